@@ -1,0 +1,33 @@
+"""Findings are data: which rule, which subject, where, and the facts the message was made of.
+
+Reporters format them; tests assert on ``rule`` and ``node``, never on message wording.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+SEVERITIES = ("error", "warning", "info")
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str  # the code, e.g. BN101
+    name: str  # the rule's kebab-case name
+    severity: str
+    path: str
+    node: str  # the op or BN layer the finding is about
+    message: str
+    fix: str
+    line: int | None = None
+    graph: str | None = None  # which graph of a multi-graph file (SavedModel tag-set)
+    args: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def sort_key(self):
+        return (self.path, self.graph or "", self.line or 0, self.rule, self.node)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("args")
+        return data

@@ -1,0 +1,97 @@
+"""Questions about the DAG built by :mod:`bnlint.graph.build`, as pure functions.
+
+Reachability is computed for a whole set of targets in one traversal, so asking "which nodes
+reach any training step" costs one pass over the graph, not one per node.
+
+>>> import networkx as nx
+>>> from bnlint.graph.build import DATA, CONTROL
+>>> g = nx.DiGraph()
+>>> g.add_nodes_from((n, {"kind": "op", "inputs": ()}) for n in range(4))
+>>> g.add_edge(0, 1, **DATA); g.add_edge(1, 2, **DATA); g.add_edge(3, 2, **CONTROL)
+>>> sorted(ancestors(g, [2]))
+[0, 1, 3]
+>>> sorted(ancestors(g, [2], edges="data"))
+[0, 1]
+>>> sorted(descendants(g, [0], stop={1}))
+[1]
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+
+EDGE_KINDS = ("data", "control", "any")
+
+
+def op_nodes(graph) -> list[int]:
+    """Every node that is an op (not a control hub), in graph order."""
+    return [node for node, data in graph._node.items() if data["kind"] == "op"]
+
+
+def _walk(adjacency, start: Iterable[int], edges: str, stop) -> set[int]:
+    seen: set[int] = set()
+    queue = deque(start)
+    want = None if edges == "any" else edges
+    while queue:
+        node = queue.popleft()
+        for other, edge in adjacency[node].items():
+            if other in seen or (want is not None and edge["kind"] != want):
+                continue
+            seen.add(other)
+            if stop is None or other not in stop:
+                queue.append(other)
+    return seen
+
+
+def ancestors(graph, targets: Iterable[int], edges: str = "any", stop=None) -> set[int]:
+    """Nodes with a path of one or more edges to any of ``targets``.
+
+    ``edges`` keeps to ``"data"`` or ``"control"`` edges; a path may not pass *through* a node in
+    ``stop`` (it may start there). One reverse traversal, linear in the graph's size.
+    """
+    return _walk(graph._pred, targets, edges, stop)
+
+
+def descendants(graph, sources: Iterable[int], edges: str = "any", stop=None) -> set[int]:
+    """Nodes reachable from any of ``sources`` by one or more edges; see :func:`ancestors`."""
+    return _walk(graph._succ, sources, edges, stop)
+
+
+def _through_hubs(graph, adjacency, node: int, kind: str | None) -> list[int]:
+    result = []
+    nodes = graph._node
+    for other, edge in adjacency[node].items():
+        if nodes[other]["kind"] == "hub":
+            result.extend(adjacency[other])
+        elif kind is None or edge["kind"] == kind:
+            result.append(other)
+    return result
+
+
+def control_inputs(graph, node: int) -> list[int]:
+    """The ops ``node`` waits for through control edges, looking through hubs."""
+    hub_inputs = _through_hubs(graph, graph._pred, node, "control")
+    return sorted(set(hub_inputs))
+
+
+def consumers(graph, node: int, edges: str = "any") -> list[int]:
+    """The ops that take ``node``'s outputs (``data``) or wait for it (``control``)."""
+    if edges == "data":
+        return sorted(other for other, edge in graph._succ[node].items() if edge["kind"] == "data")
+    found = set(_through_hubs(graph, graph._succ, node, None if edges == "any" else "control"))
+    return sorted(found)
+
+
+def producers(graph, node: int, edges: str = "any") -> list[int]:
+    """The ops ``node`` takes inputs from (``data``) or waits for (``control``)."""
+    if edges == "data":
+        return sorted({source for source, _ in graph._node[node]["inputs"]})
+    found = set(_through_hubs(graph, graph._pred, node, None if edges == "any" else "control"))
+    return sorted(found)
+
+
+def sinks(graph) -> list[int]:
+    """Ops nothing depends on: the graph's fetch candidates (train ops, summaries ...)."""
+    return [node for node, data in graph._node.items()
+            if data["kind"] == "op" and not graph._succ[node]]

@@ -1,0 +1,74 @@
+"""The lint pipeline: files -> graphs -> DAG -> facts -> rules -> findings.
+
+Each input is linted on its own: one that cannot be read becomes an error entry and the others
+are still linted.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from .analyses import analyze
+from .engine.rules import Rule, load_rules
+from .engine.run import run_rules
+from .errors import InputError
+from .findings import Finding
+from .graph.build import build_graph
+from .sources.discover import Skipped, discover
+from .sources.graph_input import GraphInput
+from .sources.tf_files import NotAGraph, load_tf_file
+
+
+@dataclass
+class LintResult:
+    findings: list[Finding] = field(default_factory=list)
+    errors: list[InputError] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    linted: list[str] = field(default_factory=list)
+
+    def sort(self) -> None:
+        self.findings.sort(key=Finding.sort_key)
+        self.errors.sort(key=lambda error: (error.path, error.line or 0))
+        self.skipped.sort(key=lambda item: item.path)
+
+
+def builtin_rules_dir() -> str:
+    """``bnlint/rules`` in an installed wheel, the repository's ``rules/`` in a checkout."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    installed = os.path.join(package, "rules")
+    if os.path.isdir(installed):
+        return installed
+    return os.path.join(os.path.dirname(package), "rules")
+
+
+def default_rules(extra_dirs: list[str] | None = None) -> list[Rule]:
+    return load_rules([builtin_rules_dir(), *(extra_dirs or [])])
+
+
+def lint_graph_input(source: GraphInput, rules: list[Rule]) -> list[Finding]:
+    graph = build_graph(source)
+    return run_rules(rules, graph, analyze(graph))
+
+
+def lint_paths(paths: list[str], rules: list[Rule]) -> LintResult:
+    found = discover(paths)
+    result = LintResult(errors=list(found.errors), skipped=list(found.skipped))
+    for path in found.files:
+        try:
+            sources = load_tf_file(path)
+        except NotAGraph as exc:
+            result.skipped.append(Skipped(path, str(exc)))
+            continue
+        except InputError as exc:
+            result.errors.append(exc)
+            continue
+        try:
+            for source in sources:
+                result.findings.extend(lint_graph_input(source, rules))
+        except (RecursionError, MemoryError) as exc:
+            result.errors.append(InputError(path, f"graph too large to analyse ({type(exc).__name__})"))
+            continue
+        result.linted.append(path)
+    result.sort()
+    return result

@@ -1,0 +1,17 @@
+"""One JSON object: ``findings``, ``errors`` (unreadable inputs) and ``skipped`` files."""
+
+from __future__ import annotations
+
+import json
+
+from .. import __version__
+
+
+def render_json(result, verbose: bool = False) -> tuple[str, str]:
+    document = {
+        "version": __version__,
+        "findings": [finding.to_dict() for finding in result.findings],
+        "errors": [error.to_dict() for error in result.errors],
+        "skipped": [item.to_dict() for item in result.skipped],
+    }
+    return json.dumps(document, indent=2) + "\n", ""
