@@ -22,6 +22,7 @@ class Finding:
     fix: str
     line: int | None = None
     graph: str | None = None  # which graph of a multi-graph file (SavedModel tag-set)
+    related: tuple[str, ...] = ()  # other nodes the same finding covers (a layer's other calls)
     args: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def sort_key(self):
@@ -30,4 +31,5 @@ class Finding:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data.pop("args")
+        data["related"] = list(self.related)
         return data

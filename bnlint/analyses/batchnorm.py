@@ -37,8 +37,13 @@ _STAT_THROUGH = PASS_THROUGH | {"Squeeze", "Reshape", "ExpandDims"}
 _SCOPE_ARTIFACT = re.compile(
     r"(cond|cond_\d+|then|else|batchnorm|moments|FusedBatchNorm(V\d)?(_\d+)?)\Z"
 )
-# Bound on the walk from a training-mode BN op to the assigns fed by its batch statistics.
+# The walk from batch statistics to the assigns that fold them into the moving averages
+# follows only the arithmetic of that update, so it cannot wander into the next layer.
 _UPDATE_SEARCH_DEPTH = 12
+_UPDATE_ARITHMETIC = frozenset({
+    "Identity", "Sub", "Mul", "Cast", "Squeeze", "Reshape", "ExpandDims", "_Arg", "Switch",
+    "Merge", "StopGradient",
+})
 
 
 @dataclass
@@ -86,6 +91,7 @@ class _Compute:
     modes: set[bool]
     predicate: tuple[int, int] | None
     data_format: str | None = None
+    batch_statistics: list[tuple[int, int]] = field(default_factory=list)
 
 
 def find_bn_layers(graph, training: TrainingSteps, writes: dict[int, list[int]]) -> list[BNLayer]:
@@ -124,7 +130,7 @@ def _fused(graph, node: int) -> _Compute | None:
         gamma=input_variable(graph, node, 1), beta=input_variable(graph, node, 2),
         mean=input_variable(graph, node, 3), variance=input_variable(graph, node, 4),
         modes={bool(attrs.get("is_training", True))}, predicate=_branch_predicate(graph, node),
-        data_format=attrs.get("data_format", "NHWC"),
+        data_format=attrs.get("data_format", "NHWC"), batch_statistics=[(node, 1), (node, 2)],
     )
 
 
@@ -200,6 +206,7 @@ def _non_fused(graph, rsqrt: int) -> _Compute | None:
         mean=mean["variable"], variance=variance["variable"],
         modes={kind == "batch" for kind in kinds & {"batch", "moving"}},
         predicate=variance["predicate"] or mean["predicate"], data_format=None,
+        batch_statistics=mean["batch"] + variance["batch"],
     )
 
 
@@ -209,10 +216,11 @@ def _statistics(graph, tensor) -> dict | None:
     Returns None for moments that do not reduce over the batch axis (layer normalization).
     """
     nodes = graph._node
-    kinds, variable, predicate = set(), None, None
-    for origin, _ in origins(graph, *tensor, through=_STAT_THROUGH):
+    kinds, variable, predicate, batch = set(), None, None, []
+    for origin, port in origins(graph, *tensor, through=_STAT_THROUGH):
         data = nodes[origin]
         if data["op"] == "Mean":
+            batch.append((origin, port))
             axes = constant_value(graph, *data["inputs"][1]) if len(data["inputs"]) > 1 else None
             axes = list(axes.values or ()) if hasattr(axes, "values") else axes
             axes = axes if isinstance(axes, list) else [axes]
@@ -226,7 +234,7 @@ def _statistics(graph, tensor) -> dict | None:
             kinds.add("other")
     if len(kinds & {"batch", "moving"}) == 2:
         predicate = _selector_predicate(graph, tensor)
-    return {"kinds": kinds, "variable": variable, "predicate": predicate}
+    return {"kinds": kinds, "variable": variable, "predicate": predicate, "batch": batch}
 
 
 def _selector_predicate(graph, tensor) -> tuple[int, int] | None:
@@ -287,31 +295,47 @@ def _layer(graph, group: list[_Compute], writes) -> BNLayer | None:
 
 
 def _updated_statistics(graph, group, writes) -> tuple[int | None, int | None]:
-    """Moving mean/variance of a training-only BN op that does not read them: the variables
+    """Moving mean/variance of a training-only BN that does not read them: the variables
     assigned from its batch statistics (``AssignMovingAvg`` and friends)."""
     nodes = graph._node
     found: list[int] = []
-    frontier = [c.node for c in group]
+    frontier = [tensor for compute in group for tensor in compute.batch_statistics]
     seen = set(frontier)
     for _ in range(_UPDATE_SEARCH_DEPTH):
         following = []
-        for node in frontier:
-            for user in consumers(graph, node, "data"):
-                if user in seen:
-                    continue
-                seen.add(user)
+        for node, port in frontier:
+            for user, user_port in _tensor_consumers(graph, node, port):
                 data = nodes[user]
                 if data["op"] in ASSIGN_OPS and data["inputs"]:
                     variable = variable_of(graph, *data["inputs"][0])
                     if variable is not None and variable not in found:
                         found.append(variable)
-                elif data["op"] not in VARIABLE_OPS:
-                    following.append(user)
+                elif (user, user_port) not in seen and (
+                        data["op"] in _UPDATE_ARITHMETIC or data.get("returns")):
+                    seen.add((user, user_port))
+                    following.append((user, user_port))
         frontier = following
     found.sort()
     if len(found) == 2:
         return found[0], found[1]
     return (found[0] if found else None), None
+
+
+def _tensor_consumers(graph, node: int, port: int | None):
+    """``(consumer, output port or None)`` of the tensor ``node:port`` (any port if None).
+
+    A function call that returns the tensor is a consumer at the matching output port.
+    """
+    nodes = graph._node
+    for user in graph._succ[node]:
+        data = nodes[user]
+        if any(source == node and (port is None or p == port) for source, p in data["inputs"]):
+            yield user, None
+        for branch in (data.get("returns") or {}).values():
+            for index, returned in enumerate(branch):
+                if returned is not None and returned[0] == node and (
+                        port is None or returned[1] == port):
+                    yield user, index
 
 
 def _is_normalization_trick(graph, compute: _Compute, mean, variance) -> bool:

@@ -1,8 +1,10 @@
 """Training steps: the optimizer apply ops and the train ops that run them.
 
 A graph with optimizer apply ops is a *training graph*. Its *training steps* are the ops a
-session runs to train: the MetaGraph's ``train_op`` collection when it names ops that run an
-apply op (``Optimizer.minimize`` fills it), otherwise every sink of the graph that runs one.
+session runs to train: the sinks at or after the MetaGraph's ``train_op`` collection when it
+names ops that run an apply op (``Optimizer.minimize`` fills it), otherwise every sink at or
+after an apply op. (The collection holds ``minimize``'s op even when the user runs
+``tf.group(minimize_op, *update_ops)``; that group is the sink.)
 Dangling gradient ``tuple/control_dependency`` ops are ancestors of the apply ops, not
 descendants, so they are never mistaken for steps.
 """
@@ -43,17 +45,12 @@ def find_training_steps(graph) -> TrainingSteps:
         node = index.get(name)
         if node is not None and node not in collected:
             collected.append(node)
-    steps, reach = [], {}
-    for node in collected:
-        found = ancestors(graph, [node])
-        if node in apply_set or found & apply_set:
-            steps.append(node)
-            reach[node] = found | {node}
-    from_collection = bool(steps)
-    if not steps:
-        downstream = descendants(graph, apply_ops) | apply_set
-        for node in sinks(graph):
-            if node in downstream:
-                steps.append(node)
-                reach[node] = ancestors(graph, [node]) | {node}
+    valid = [node for node in collected if node in apply_set or ancestors(graph, [node]) & apply_set]
+    # The ops a session runs are sinks. A collected train op that something else waits for
+    # (``tf.group(minimize, *update_ops)``) is run through that sink, which is the real step.
+    sources = valid or apply_ops
+    downstream = descendants(graph, sources) | set(sources)
+    steps = [node for node in sinks(graph) if node in downstream]
+    reach = {step: ancestors(graph, [step]) | {step} for step in steps}
+    from_collection = bool(valid)
     return TrainingSteps(apply_ops, steps, reach, from_collection)

@@ -23,7 +23,7 @@ from .subjects import KINDS
 CODE = re.compile(r"[A-Z]{2,}[0-9]{3}\Z")
 KEBAB = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*\Z")
 REQUIRED = ("code", "name", "severity", "summary", "subject", "match", "message", "fix", "docs")
-OPTIONAL = ("utils",)
+OPTIONAL = ("utils", "group_by")
 DOC_REQUIRED = ("what", "why")
 DOC_OPTIONAL = ("example", "use_instead", "references")
 
@@ -40,6 +40,7 @@ class Rule:
     fix: str
     docs: dict[str, Any]
     path: str
+    group_by: str | None = None
 
     def render(self, template: str, facts: dict[str, Any]) -> str:
         return template.format_map({key: _render_value(value) for key, value in facts.items()})
@@ -148,6 +149,10 @@ def _rule(path: str, data: dict, utils: dict) -> Rule:
     for key in ("message", "fix"):
         _check_placeholders(path, key, data[key], set(kind.facts))
     docs = _docs(path, data["docs"])
+    group_by = data.get("group_by")
+    if group_by is not None and group_by not in kind.facts:
+        raise RuleError(path, "group_by", f"unknown fact of a {kind.name} "
+                                          f"(known: {', '.join(kind.facts)})")
     scope = {name: (origin, spec) for name, (origin, spec) in utils.items()}
     scope.update({name: (path, spec) for name, spec in _utils(path, data).items()})
     matcher = Compiler(path, scope).compile_rule(data["match"], kind.name, "match")
@@ -155,7 +160,7 @@ def _rule(path: str, data: dict, utils: dict) -> Rule:
         code=data["code"], name=data["name"], severity=data["severity"],
         summary=data["summary"].strip(), subject=kind.name, matcher=matcher,
         message=" ".join(data["message"].split()), fix=" ".join(data["fix"].split()),
-        docs=docs, path=path,
+        docs=docs, path=path, group_by=group_by,
     )
 
 

@@ -9,19 +9,37 @@ from .subjects import KINDS, Context
 
 def run_rules(rules: list[Rule], graph, facts) -> list[Finding]:
     context = Context(graph, facts)
-    meta = graph.graph
     findings = []
     for rule in rules:
         kind = KINDS[rule.subject]
-        for subject in kind.all_subjects(context):
-            if not rule.matcher.test(context, subject):
-                continue
-            args = {key: kind.fact(context, subject, key) for key in kind.facts}
-            anchor = context.node(kind.anchor(context, subject))
-            findings.append(Finding(
-                rule=rule.code, name=rule.name, severity=rule.severity,
-                path=meta["path"], graph=meta.get("label"), node=kind.display(context, subject),
-                line=anchor.get("line"), message=rule.render(rule.message, args),
-                fix=rule.render(rule.fix, args), args=args,
-            ))
+        matched = [s for s in kind.all_subjects(context) if rule.matcher.test(context, s)]
+        for subject, related in _grouped(rule, kind, context, matched):
+            findings.append(_finding(rule, kind, context, subject, related))
     return findings
+
+
+def _grouped(rule: Rule, kind, context, matched):
+    """``(subject, names of the other subjects reported with it)``: one per distinct value of
+    the rule's ``group_by`` fact (the first subject in graph order), else one per subject."""
+    if rule.group_by is None:
+        return [(subject, []) for subject in matched]
+    groups: dict = {}
+    for subject in sorted(matched, key=lambda s: kind.anchor(context, s)):
+        value = kind.fact(context, subject, rule.group_by)
+        groups.setdefault(value if value is not None else id(subject), []).append(subject)
+    return [(members[0], [kind.display(context, other) for other in members[1:]])
+            for members in groups.values()]
+
+
+def _finding(rule: Rule, kind, context, subject, related: list[str]) -> Finding:
+    args = {key: kind.fact(context, subject, key) for key in kind.facts}
+    anchor = context.node(kind.anchor(context, subject))
+    message = rule.render(rule.message, args)
+    if related:
+        message += f" (also: {rule.render('{related}', {'related': related})})"
+    meta = context.graph.graph
+    return Finding(
+        rule=rule.code, name=rule.name, severity=rule.severity, path=meta["path"],
+        graph=meta.get("label"), node=kind.display(context, subject), line=anchor.get("line"),
+        message=message, fix=rule.render(rule.fix, args), related=tuple(related), args=args,
+    )

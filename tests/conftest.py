@@ -1,0 +1,67 @@
+import io
+import os
+import shutil
+import subprocess
+import sys
+from contextlib import redirect_stderr, redirect_stdout
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FIXTURES = os.path.join(ROOT, "fixtures")
+TF_FIXTURES = os.path.join(FIXTURES, "tf")
+MODES = ("v1", "v2")
+
+
+def tf_fixture(mode: str, name: str) -> str:
+    return os.path.join(TF_FIXTURES, mode, name)
+
+
+class CliResult:
+    def __init__(self, code, out, err):
+        self.code, self.out, self.err = code, out, err
+
+
+def run_cli(*args) -> CliResult:
+    """Run ``bnlint`` in-process and capture what it prints."""
+    from bnlint.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as exc:  # argparse usage errors and --help/--version
+            code = exc.code
+    return CliResult(code, out.getvalue(), err.getvalue())
+
+
+def run_process(*args, cwd=None, env=None) -> subprocess.CompletedProcess:
+    """Run ``python -m bnlint`` in a fresh interpreter."""
+    return subprocess.run([sys.executable, "-m", "bnlint", *map(str, args)], capture_output=True,
+                          text=True, cwd=cwd or ROOT, env=env)
+
+
+def lint(path: str, *args) -> set[tuple[str, str]]:
+    """(rule, node) of every finding bnlint reports for ``path``."""
+    import json
+
+    result = run_cli(path, "--format", "json", *args)
+    document = json.loads(result.out)
+    assert document["errors"] == [], document["errors"]
+    return {(f["rule"], f["node"]) for f in document["findings"]}
+
+
+@pytest.fixture
+def fixture_copy(tmp_path):
+    """Copy a fixture file or directory into tmp_path and return the copy's path."""
+
+    def copy(mode: str, name: str) -> str:
+        source = tf_fixture(mode, name)
+        target = os.path.join(tmp_path, name)
+        if os.path.isdir(source):
+            shutil.copytree(source, target)
+        else:
+            shutil.copy(source, target)
+        return target
+
+    return copy
