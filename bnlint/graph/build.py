@@ -16,8 +16,9 @@ for conditionals, ``cond``/``body`` for loops, no branch for plain calls). The c
 nodes are fed by the call's inputs; its return values, control returns and every body node
 without consumers feed the call node, so "running the call runs the body" and "the body reads
 that variable" are plain reachability. A call node's ``returns`` maps each branch to the
-``(node, port)`` producing each of its outputs. Functions nobody calls (a SavedModel's traced
-functions) are instantiated once on their own, named ``<function>/<node>``.
+``(node, port)`` producing each of its outputs. The predicate of an ``If``/``Case`` feeds its
+branches' entry ops by control edges, as TF1's ``Switch`` does, so the body is reached from it.
+Functions no op calls never run and are left out (``graph.graph["uncalled_functions"]``).
 
 Two things keep a 50k-node training graph small:
 
@@ -218,9 +219,6 @@ class _Builder:
             calls = called_functions(data["op"], data["attrs"], self.library)
             if calls:
                 self.call(v, calls, prefix=data["name"], stack=())
-        for name in sorted(self.library):
-            if name not in self.instantiated:
-                self.shared_instance(name, stack=())
         return self.assemble()
 
     def wire_main_inputs(self, v: int, raw: list[str]) -> None:
@@ -255,8 +253,9 @@ class _Builder:
     def call(self, site: int, calls, prefix: str, stack: tuple[str, ...]) -> None:
         site_data = self.nodes[site]
         arguments = list(site_data["inputs"])
-        if site_data["op"] in _PREDICATED:
-            arguments = arguments[1:]
+        predicate = None
+        if site_data["op"] in _PREDICATED and arguments:
+            predicate, arguments = arguments[0], arguments[1:]
         returns = {}
         for function, branch in calls:
             name = f"{prefix}/{branch}" if branch else prefix
@@ -264,9 +263,20 @@ class _Builder:
                     or self.inlined >= MAX_INLINED_NODES):
                 rets = self.link(site, function, arguments, stack)
             else:
+                first = len(self.nodes)
                 rets = self.instantiate(function, name, site, branch, arguments, stack)
+                if predicate is not None:
+                    self.gate(predicate[0], first)
             returns[branch or "f"] = rets
         site_data["returns"] = returns
+
+    def gate(self, predicate: int, first: int) -> None:
+        """Make a branch body depend on the predicate choosing it, as TF1's Switch and pivot
+        do: a control edge into each of its ``_Arg``s and ops without inputs."""
+        for node in range(first, len(self.nodes)):
+            data = self.nodes[node]
+            if data["kind"] == "op" and (data["op"] == "_Arg" or not self.pred[node]):
+                self.add_edge(predicate, node, CONTROL)
 
     def link(self, site: int, function: str, arguments, stack) -> list:
         args, rets, sinks = self.shared_instance(function, stack)
@@ -389,7 +399,8 @@ class _Builder:
             path=source.path, label=source.label, kind=source.kind, encoding=source.encoding,
             tags=source.tags, collections=source.collections,
             tensorflow_version=source.tensorflow_version, index=self.index,
-            hubs=len(self.hubs),
+            hubs=len(self.hubs) + len(self.chunks),
+            uncalled_functions=sorted(set(self.library) - self.instantiated),
         )
         return graph
 

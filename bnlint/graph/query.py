@@ -59,11 +59,15 @@ def descendants(graph, sources: Iterable[int], edges: str = "any", stop=None) ->
 
 
 def _through_hubs(graph, adjacency, node: int, kind: str | None) -> list[int]:
+    """Neighbours of ``node`` along ``kind`` edges, with hubs (and hubs of hubs) replaced by
+    the ops behind them."""
     result = []
     nodes = graph._node
-    for other, edge in adjacency[node].items():
+    pending = [(other, edge) for other, edge in adjacency[node].items()]
+    while pending:
+        other, edge = pending.pop()
         if nodes[other]["kind"] == "hub":
-            result.extend(adjacency[other])
+            pending.extend(adjacency[other].items())
         elif kind is None or edge["kind"] == kind:
             result.append(other)
     return result

@@ -1,0 +1,126 @@
+"""The command line: formats, selection, rule docs, exit codes, deterministic order."""
+
+import json
+import os
+import shutil
+
+from conftest import TF_FIXTURES, run_cli, run_process, tf_fixture
+
+BUGGY = tf_fixture("v2", "layers_missing_deps.meta")
+CLEAN = tf_fixture("v2", "layers_update_deps.meta")
+
+
+def test_exit_codes():
+    assert run_cli(CLEAN).code == 0
+    assert run_cli(BUGGY).code == 1
+    assert run_cli("/no/such/graph.pb").code == 2
+    assert run_cli().code == 2  # no paths: usage error
+    assert run_cli("--format", "xml", CLEAN).code == 2
+
+
+def test_text_format_is_path_line_col_code_message():
+    result = run_cli(tf_fixture("v1", "layers_missing_deps.graph.pbtxt"))
+    lines = result.out.splitlines()
+    assert lines[0].startswith(tf_fixture("v1", "layers_missing_deps.graph.pbtxt") + ":")
+    location = lines[0].split(" BN101 ", 1)[0]
+    path, line, col, empty = location.rsplit(":", 3)
+    assert path.endswith("layers_missing_deps.graph.pbtxt")
+    assert int(line) > 1 and col == "1" and empty == ""
+    assert " BN101 BN layer 'block1/bn'" in lines[0]
+    assert lines[-1] == "Found 2 findings (2 errors) in 1 file."
+
+
+def test_binary_files_point_at_line_one():
+    assert run_cli(BUGGY).out.startswith(f"{BUGGY}:1:1: BN101 ")
+
+
+def test_json_document():
+    document = json.loads(run_cli(BUGGY, "--format", "json").out)
+    assert set(document) == {"version", "findings", "errors", "skipped"}
+    finding = document["findings"][0]
+    assert finding["rule"] == "BN101"
+    assert finding["name"] == "missing-update-dependency"
+    assert finding["severity"] == "error"
+    assert finding["path"] == BUGGY
+    assert finding["node"] == "block1/bn"
+    assert finding["line"] is None
+    assert "control_dependencies" in finding["fix"]
+
+
+def test_savedmodel_findings_name_the_meta_graph():
+    result = run_cli(tf_fixture("v1", "layers_missing_deps_savedmodel"))
+    assert "saved_model.pb:1:1: BN101 [train] BN layer" in result.out
+
+
+def test_select_and_ignore():
+    assert run_cli(BUGGY, "--ignore", "BN101").code == 0
+    assert run_cli(BUGGY, "--select", "BN1").code == 1
+    assert run_cli(BUGGY, "--select", "missing-update-dependency").code == 1
+    assert run_cli(BUGGY, "--select", "ALL", "--ignore", "BN").code == 0
+    unknown = run_cli(BUGGY, "--select", "BN999")
+    assert unknown.code == 2 and "unknown rule selector 'BN999'" in unknown.err
+
+
+def test_list_rules_and_rule_docs():
+    listed = run_cli("--list-rules")
+    assert listed.code == 0
+    assert listed.out.startswith("BN101  missing-update-dependency  error")
+    docs = run_cli("rule", "BN101")
+    assert docs.code == 0
+    for heading in ("# missing-update-dependency (BN101)", "## What it does",
+                    "## Why is this bad?", "## Example", "## Use instead", "## Fix",
+                    "## References"):
+        assert heading in docs.out
+    assert run_cli("rule", "missing-update-dependency").out == docs.out
+    missing = run_cli("rule", "BN999")
+    assert missing.code == 2 and "no rule 'BN999'" in missing.err
+
+
+def test_help_and_version():
+    help_text = run_cli("--help")
+    assert help_text.code == 0
+    for text in ("--format", "--select", "--rules", "--list-rules", "bnlint rule CODE",
+                 "exit status"):
+        assert text in help_text.out
+    version = run_cli("--version")
+    assert version.code == 0 and version.out.startswith("bnlint 0.")
+
+
+def test_directory_walk_skips_other_files_quietly_and_verbose_lists_them():
+    target = tf_fixture("v1", "layers_missing_deps_model_dir")
+    quiet = run_cli(target)
+    assert quiet.err == ""
+    assert quiet.out.count("model.ckpt-3.meta:1:1: BN101") == 2
+    verbose = run_cli(target, "--verbose")
+    assert "skipped" in verbose.err and "graph.pbtxt" in verbose.err
+    assert "linted model.ckpt-3.meta instead" in verbose.err
+
+
+def test_savedmodel_directory_lints_only_saved_model_pb():
+    document = json.loads(run_cli(tf_fixture("v2", "layers_missing_deps_savedmodel"),
+                                  "--format", "json").out)
+    assert {f["path"] for f in document["findings"]} == {
+        os.path.join(tf_fixture("v2", "layers_missing_deps_savedmodel"), "saved_model.pb")}
+    assert all("variables" in s["path"] for s in document["skipped"])
+
+
+def test_output_order_is_deterministic(tmp_path):
+    for name in ("b.meta", "a.meta", "c.meta"):
+        shutil.copy(BUGGY, tmp_path / name)
+    first = run_cli(tmp_path).out
+    assert first == run_cli(tmp_path).out
+    paths = [line.split(":")[0] for line in first.splitlines()[:-1]]
+    assert paths == sorted(paths)
+
+
+def test_whole_fixture_tree_lints_without_errors():
+    result = run_cli(TF_FIXTURES, "--format", "json")
+    document = json.loads(result.out)
+    assert document["errors"] == []
+    assert result.code == 1
+
+
+def test_python_dash_m_entry_point():
+    result = run_process(BUGGY)
+    assert result.returncode == 1
+    assert result.stdout.startswith(f"{BUGGY}:1:1: BN101")

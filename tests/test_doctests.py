@@ -1,0 +1,15 @@
+"""The examples in the analyses' and graph modules' docstrings run."""
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = ["bnlint.graph.attrs", "bnlint.graph.query", "bnlint.analyses.batchnorm"]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name):
+    result = doctest.testmod(importlib.import_module(name))
+    assert result.attempted > 0
+    assert result.failed == 0

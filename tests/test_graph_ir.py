@@ -1,0 +1,140 @@
+"""The networkx DAG: one node per op, decoded attributes, data/control edges, function bodies
+inlined, TF1 loop back edges dropped, control hubs transparent to reachability."""
+
+import os
+
+import networkx as nx
+import pytest
+
+from bnlint.graph import query
+from bnlint.graph.build import build_graph
+from bnlint.graph.values import variable_of
+from bnlint.sources.tf_files import load_tf_file
+from conftest import MODES, TF_FIXTURES, tf_fixture
+
+
+def graph_of(mode, name, index=0):
+    return build_graph(load_tf_file(tf_fixture(mode, name))[index])
+
+
+def by_name(graph, name):
+    return graph.graph["index"][name]
+
+
+def all_graph_files():
+    for mode in MODES:
+        for entry in sorted(os.listdir(os.path.join(TF_FIXTURES, mode))):
+            if entry.endswith((".meta", ".pb", ".pbtxt")):
+                yield mode, entry
+
+
+@pytest.mark.parametrize("mode,name", list(all_graph_files()))
+def test_every_fixture_graph_is_acyclic(mode, name):
+    assert nx.is_directed_acyclic_graph(graph_of(mode, name))
+
+
+def test_one_node_per_op_with_decoded_attributes():
+    graph = graph_of("v1", "layers_missing_deps.graph.pbtxt")
+    graph_def = load_tf_file(tf_fixture("v1", "layers_missing_deps.graph.pbtxt"))[0].graph_def
+    assert [graph.nodes[n]["name"] for n in range(len(graph_def.node))] == \
+        [node.name for node in graph_def.node]
+    training = graph.nodes[by_name(graph, "block1/bn/cond/FusedBatchNormV3")]
+    inference = graph.nodes[by_name(graph, "block1/bn/cond/FusedBatchNormV3_1")]
+    assert training["op"] == "FusedBatchNormV3"
+    assert training["attrs"]["is_training"] is True
+    assert inference["attrs"]["is_training"] is False
+    assert training["attrs"]["data_format"] == "NHWC"
+    assert training["attrs"]["T"] == "float32"
+    assert isinstance(training["attrs"]["epsilon"], float)
+
+
+def test_text_nodes_know_their_line():
+    path = tf_fixture("v2", "layers_missing_deps.graph.pbtxt")
+    lines = open(path).read().splitlines()
+    graph = graph_of("v2", "layers_missing_deps.graph.pbtxt")
+    for name in ("images", "block1/bn/gamma", "train_op"):
+        line = graph.nodes[by_name(graph, name)]["line"]
+        assert lines[line - 1] == "node {"
+        assert lines[line] == f'  name: "{name}"'
+
+
+def test_function_body_nodes_know_their_line():
+    path = tf_fixture("v2", "layers_missing_deps.metagraph.pbtxt")
+    lines = open(path).read().splitlines()
+    graph = graph_of("v2", "layers_missing_deps.metagraph.pbtxt")
+    fused = [n for n, d in graph.nodes(data=True) if d["op"] == "FusedBatchNormV3"]
+    assert fused
+    for node in fused:
+        line = graph.nodes[node]["line"]
+        assert lines[line - 1].strip() == "node_def {"
+        assert lines[line].strip() == 'name: "FusedBatchNormV3"'
+
+
+def test_edges_are_marked_data_or_control():
+    source = load_tf_file(tf_fixture("v1", "layers_update_deps.meta"))[0]
+    graph = build_graph(source)
+    checked = 0
+    for proto in source.graph_def.node:
+        node = by_name(graph, proto.name)
+        data = [name.split(":")[0] for name in proto.input if not name.startswith("^")]
+        control = sorted(by_name(graph, name[1:]) for name in proto.input if name.startswith("^"))
+        assert [graph.nodes[u]["name"] for u, _ in graph.nodes[node]["inputs"]] == data
+        assert query.control_inputs(graph, node) == control
+        for name in data:
+            assert graph.edges[by_name(graph, name), node]["kind"] == "data"
+        checked += len(control)
+    assert checked > 0
+
+
+def test_uncalled_functions_are_left_out():
+    graph = graph_of("v2", "function_call_keras_bn.meta")
+    assert any(name.startswith("__inference_block") for name in graph.graph["uncalled_functions"])
+    assert not any(d.get("function", "") or "" for d in graph.nodes.values()
+                   if (d.get("function") or "") in graph.graph["uncalled_functions"])
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_cond_branches_are_inlined_or_switched(mode):
+    """Both control-flow forms give a training and an inference BN op reading the same gamma,
+    and the train op reaches the training one."""
+    graph = graph_of(mode, "layers_missing_deps.meta")
+    fused = [n for n, d in graph.nodes(data=True)
+             if d["op"] == "FusedBatchNormV3" and "block1/bn" in d["name"]]
+    assert sorted(graph.nodes[n]["attrs"]["is_training"] for n in fused) == [False, True]
+    gamma = by_name(graph, "block1/bn/gamma")
+    for node in fused:
+        assert variable_of(graph, *graph.nodes[node]["inputs"][1]) == gamma
+    train = by_name(graph, "train_op")
+    assert any(node in query.ancestors(graph, [train]) for node in fused)
+    if mode == "v2":
+        for node in fused:
+            data = graph.nodes[node]
+            assert data["function"] and data["branch"] in ("then", "else")
+            assert graph.nodes[data["call_site"]]["op"] == "If"
+            assert data["name"].startswith("block1/bn/cond/" + data["branch"] + "/")
+
+
+def test_function_call_body_is_reachable_from_the_train_op():
+    graph = graph_of("v2", "function_call_keras_bn.meta")
+    assigns = [n for n, d in graph.nodes(data=True) if d["op"] == "AssignSubVariableOp"]
+    assert assigns
+    train_ancestors = query.ancestors(graph, [by_name(graph, "train_op")])
+    assert all(node in train_ancestors for node in assigns)
+    sites = {graph.nodes[n]["call_site"] for n in assigns}
+    assert {graph.nodes[s]["op"] for s in sites} <= {"If", "StatefulPartitionedCall"}
+
+
+def test_tf1_loop_back_edges_are_dropped():
+    graph = graph_of("v1", "while_loop_update_deps.meta")
+    back = [n for n, d in graph.nodes(data=True) if d["op"] == "NextIteration"]
+    assert back
+    for node in back:
+        assert all(graph.nodes[c]["op"] != "Merge" for c in graph.successors(node))
+
+
+def test_tf2_while_bodies_are_inlined():
+    graph = graph_of("v2", "while_loop_update_deps.meta")
+    loops = [n for n, d in graph.nodes(data=True) if d["op"] in ("While", "StatelessWhile")]
+    assert loops
+    branches = {d["branch"] for d in graph.nodes.values() if d.get("call_site") in loops}
+    assert branches == {"cond", "body"}

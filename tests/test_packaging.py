@@ -1,0 +1,62 @@
+"""A plain, non-editable install from a wheel ships the YAML rules with the package, and the
+lint path never imports TensorFlow or Keras."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT, tf_fixture
+
+
+@pytest.fixture(scope="module")
+def installed_wheel(tmp_path_factory):
+    work = tmp_path_factory.mktemp("wheel")
+    subprocess.run([sys.executable, "-m", "build", "--wheel", "--outdir", str(work / "dist"),
+                    ROOT], check=True, capture_output=True)
+    wheels = list((work / "dist").glob("bnlint-*.whl"))
+    assert len(wheels) == 1
+    target = work / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-index",
+                    "--target", str(target), str(wheels[0])], check=True, capture_output=True)
+    return target
+
+
+def test_wheel_ships_rules_and_lints(installed_wheel, tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(installed_wheel))
+    code = (
+        "import bnlint, bnlint.lint as l, sys;"
+        "print(bnlint.__file__); print(l.builtin_rules_dir());"
+        "from bnlint.cli import main; sys.exit(main(sys.argv[1:]))"
+    )
+    result = subprocess.run([sys.executable, "-c", code, tf_fixture("v1", "layers_missing_deps.meta")],
+                            capture_output=True, text=True, cwd=tmp_path, env=env)
+    module, rules_dir, *findings = result.stdout.splitlines()
+    assert module.startswith(str(installed_wheel))
+    assert rules_dir == os.path.join(str(installed_wheel), "bnlint", "rules")
+    assert os.path.exists(os.path.join(rules_dir, "BN101-missing-update-dependency.yaml"))
+    assert result.returncode == 1, result.stderr
+    assert any(" BN101 " in line for line in findings)
+
+
+def test_lint_path_never_imports_tensorflow_or_keras():
+    code = (
+        "import sys; from bnlint.cli import main;"
+        f"code = main([{tf_fixture('v2', 'layers_missing_deps.meta')!r},"
+        f" {tf_fixture('v1', 'layers_missing_deps_savedmodel')!r}, '--format', 'json']);"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in"
+        " ('tensorflow', 'keras', 'tf_keras', 'numpy'));"
+        "print('IMPORTED', bad); sys.exit(0 if code == 1 else 3)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("IMPORTED []")
+
+
+def test_importtime_shows_no_tensorflow():
+    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "bnlint", "--help"],
+                            capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0
+    assert "tensorflow" not in result.stderr and "keras" not in result.stderr
