@@ -6,7 +6,9 @@ are still linted.
 
 from __future__ import annotations
 
+import gc
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from .analyses import analyze
@@ -46,9 +48,24 @@ def default_rules(extra_dirs: list[str] | None = None) -> list[Rule]:
     return load_rules([builtin_rules_dir(), *(extra_dirs or [])])
 
 
+@contextmanager
+def _collector_paused():
+    """Building a graph allocates millions of small dicts and tuples and frees none of them;
+    the cyclic collector would rescan the growing heap over and over (a third of the build
+    time on a 50k-node graph). It is switched back on afterwards."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def lint_graph_input(source: GraphInput, rules: list[Rule]) -> list[Finding]:
-    graph = build_graph(source)
-    return run_rules(rules, graph, analyze(graph))
+    with _collector_paused():
+        graph = build_graph(source)
+        return run_rules(rules, graph, analyze(graph))
 
 
 def lint_paths(paths: list[str], rules: list[Rule]) -> LintResult:

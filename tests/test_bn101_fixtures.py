@@ -29,6 +29,8 @@ EXPECTED = {
     "layers_update_deps.metagraph.pbtxt": CLEAN,
     "layers_update_deps_savedmodel": CLEAN,
     "layers_update_deps_model_dir": CLEAN,
+    # Adam: its dangling beta-power reads are not training steps
+    "adam_missing_deps.graph.pb": CONV,
     # UPDATE_OPS read before the layers were built
     "layers_collection_too_early.meta": CONV,
     # train_op = tf.group(minimize, *update_ops)
@@ -87,3 +89,15 @@ def test_message_names_layer_step_and_updates():
     assert "BN layer 'block1/bn'" in first
     assert "training step 'train_op'" in first
     assert "'block1/bn/AssignMovingAvg'" in first
+
+
+def test_training_steps_are_the_fetched_ops_not_dangling_reads():
+    """Adam's ReadVariableOp sinks run the optimizer too; the message names only train_op."""
+    import json
+
+    from conftest import run_cli
+
+    for mode in MODES:
+        result = run_cli(tf_fixture(mode, "adam_missing_deps.graph.pb"), "--format", "json")
+        messages = [f["message"] for f in json.loads(result.out)["findings"]]
+        assert messages and all("in training step 'train_op', but" in m for m in messages)

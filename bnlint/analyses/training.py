@@ -3,8 +3,9 @@
 A graph with optimizer apply ops is a *training graph*. Its *training steps* are the ops a
 session runs to train: the sinks at or after the MetaGraph's ``train_op`` collection when it
 names ops that run an apply op (``Optimizer.minimize`` fills it), otherwise every sink at or
-after an apply op. (The collection holds ``minimize``'s op even when the user runs
-``tf.group(minimize_op, *update_ops)``; that group is the sink.)
+after an apply op, less the sinks another sink makes redundant. (The collection holds
+``minimize``'s op even when the user runs ``tf.group(minimize_op, *update_ops)``; that group is
+the sink.)
 Dangling gradient ``tuple/control_dependency`` ops are ancestors of the apply ops, not
 descendants, so they are never mistaken for steps.
 """
@@ -33,6 +34,36 @@ class TrainingSteps:
         return [step for step in self.steps if any(node in self.ancestors[step] for node in nodes)]
 
 
+def _undominated(graph, candidates: list[int], region: set[int]) -> list[int]:
+    """Drop sinks that another sink makes redundant.
+
+    Adam leaves ``ReadVariableOp``s of ``beta1_power`` after its update: sinks that run the
+    optimizer but that nobody fetches. Within the region after the optimizer, such a sink
+    depends on nothing the real train op does not depend on as well.
+    """
+    if len(candidates) < 2:
+        return candidates
+    seen = {node: _ancestors_within(graph, node, region) for node in candidates}
+    kept = []
+    for node in candidates:
+        mine = seen[node]
+        if not any(other != node and mine < seen[other] | {other} for other in candidates):
+            kept.append(node)
+    return kept
+
+
+def _ancestors_within(graph, node: int, region: set[int]) -> set[int]:
+    """The ops of ``region`` (and the hubs between them) that ``node`` depends on."""
+    found, stack = set(), [node]
+    pred, nodes = graph._pred, graph._node
+    while stack:
+        for other in pred[stack.pop()]:
+            if other not in found and (other in region or nodes[other]["kind"] == "hub"):
+                found.add(other)
+                stack.append(other)
+    return {other for other in found if nodes[other]["kind"] == "op"}
+
+
 def find_training_steps(graph) -> TrainingSteps:
     nodes = graph._node
     apply_ops = [node for node, data in nodes.items() if is_optimizer_apply(data["op"])]
@@ -45,12 +76,14 @@ def find_training_steps(graph) -> TrainingSteps:
         node = index.get(name)
         if node is not None and node not in collected:
             collected.append(node)
-    valid = [node for node in collected if node in apply_set or ancestors(graph, [node]) & apply_set]
+    valid = [node for node in collected
+             if node in apply_set or ancestors(graph, [node]) & apply_set]
     # The ops a session runs are sinks. A collected train op that something else waits for
     # (``tf.group(minimize, *update_ops)``) is run through that sink, which is the real step.
     sources = valid or apply_ops
     downstream = descendants(graph, sources) | set(sources)
-    steps = [node for node in sinks(graph) if node in downstream]
+    candidates = [node for node in sinks(graph) if node in downstream]
+    steps = _undominated(graph, candidates, descendants(graph, apply_ops) | apply_set)
     reach = {step: ancestors(graph, [step]) | {step} for step in steps}
     from_collection = bool(valid)
     return TrainingSteps(apply_ops, steps, reach, from_collection)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 from ..graph.values import VARIABLE_OPS, origin_nodes, variable_of
@@ -20,6 +21,7 @@ _INITIALISING_SOURCES = frozenset({
 })
 
 
+@functools.lru_cache(maxsize=None)
 def is_optimizer_apply(op: str) -> bool:
     """``ApplyAdam``, ``ResourceApplyMomentum``, ``ResourceSparseApplyAdagrad`` ..."""
     return bool(OPTIMIZER_APPLY.match(op))

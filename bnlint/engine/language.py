@@ -53,6 +53,10 @@ class Matcher:
     def test(self, context: Context, subject) -> bool:  # pragma: no cover - interface
         raise NotImplementedError
 
+    def select(self, context: Context, subjects) -> list:
+        """The subjects that match; subclasses answer from an index where they can."""
+        return [subject for subject in subjects if self.test(context, subject)]
+
 
 class _All(Matcher):
     def __init__(self, parts):
@@ -89,6 +93,20 @@ class _Check(Matcher):
         return self.accept(self.read(context, subject))
 
 
+class _Indexed(Matcher):
+    """``fact: {flag: true}`` for a fact the subject kind keeps an index of."""
+
+    def __init__(self, index):
+        self.index = index
+
+    def test(self, context, subject):
+        return subject in self.index(context)
+
+    def select(self, context, subjects):
+        members = self.index(context)
+        return [subject for subject in subjects if subject in members]
+
+
 class _Always(Matcher):
     def test(self, context, subject):
         return True
@@ -114,25 +132,16 @@ class _Reach(Matcher):
         self.stop = stop
 
     def test(self, context, subject):
-        marked = context.cache.get(self)
+        key = (self.target, self.backward, self.edges, self.stop)
+        marked = context.cache.get(key)
         if marked is None:
-            targets = [op for op in context.ops if self.target.test(context, op)]
+            targets = self.target.select(context, context.ops)
             stop = None
             if self.stop is not None:
-                stop = {op for op in context.ops if self.stop.test(context, op)}
+                stop = set(self.stop.select(context, context.ops))
             walk = query.ancestors if self.backward else query.descendants
-            marked = context.cache[self] = walk(context.graph, targets, self.edges, stop)
+            marked = context.cache[key] = walk(context.graph, targets, self.edges, stop)
         return subject in marked
-
-
-class _Deferred(Matcher):
-    """A ``matches:`` reference, resolved after every util has been compiled."""
-
-    def __init__(self):
-        self.resolved: Matcher | None = None
-
-    def test(self, context, subject):
-        return self.resolved.test(context, subject)
 
 
 def _value_test(spec, where: str, path: str) -> Callable[[Any], bool]:
@@ -205,17 +214,6 @@ class Compiler:
         self.utils = utils  # name -> (file it came from, spec)
         self.compiled: dict[tuple[str, str], Matcher] = {}
         self.active: set[tuple[str, str]] = set()
-        self.pending: list[tuple[_Deferred, str, str, str]] = []
-
-    def compile_rule(self, spec, kind: str, where: str) -> Matcher:
-        matcher = self.compile(spec, kind, where)
-        self.resolve()
-        return matcher
-
-    def resolve(self) -> None:
-        while self.pending:
-            deferred, name, kind, where = self.pending.pop()
-            deferred.resolved = self.util(name, kind, where)
 
     def util(self, name: str, kind: str, where: str) -> Matcher:
         key = (name, kind)
@@ -231,7 +229,6 @@ class Compiler:
         compiler.compiled, compiler.active = self.compiled, self.active
         self.active.add(key)
         matcher = compiler.compile(spec, kind, f"utils.{name}")
-        compiler.resolve()
         self.active.discard(key)
         self.compiled[key] = matcher
         return matcher
@@ -275,9 +272,7 @@ class Compiler:
             elif key == "matches":
                 if not isinstance(value, str):
                     raise RuleError(path, here, "needs the name of a util")
-                deferred = _Deferred()
-                self.pending.append((deferred, value, kind, here))
-                parts.append(deferred)
+                parts.append(self.util(value, kind, here))
             elif key in ("all", "any"):
                 if not isinstance(value, list) or not value:
                     raise RuleError(path, here, "needs a non-empty list of matchers")
@@ -309,7 +304,10 @@ class Compiler:
             if key not in subject.facts:
                 raise RuleError(self.path, f"{where}.{key}",
                                 f"unknown fact of a {kind} (known: {', '.join(subject.facts)})")
-            parts.append(_Check(lambda c, s, key=key: subject.fact(c, s, key), test))
+            if spec[key] is True and key in subject.indexes:
+                parts.append(_Indexed(subject.indexes[key]))
+            else:
+                parts.append(_Check(lambda c, s, key=key: subject.fact(c, s, key), test))
         return parts
 
     def _graph_tests(self, spec, where: str) -> list[Matcher]:

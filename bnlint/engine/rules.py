@@ -155,7 +155,7 @@ def _rule(path: str, data: dict, utils: dict) -> Rule:
                                           f"(known: {', '.join(kind.facts)})")
     scope = {name: (origin, spec) for name, (origin, spec) in utils.items()}
     scope.update({name: (path, spec) for name, spec in _utils(path, data).items()})
-    matcher = Compiler(path, scope).compile_rule(data["match"], kind.name, "match")
+    matcher = Compiler(path, scope).compile(data["match"], kind.name, "match")
     return Rule(
         code=data["code"], name=data["name"], severity=data["severity"],
         summary=data["summary"].strip(), subject=kind.name, matcher=matcher,

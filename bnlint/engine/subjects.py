@@ -9,7 +9,7 @@ defined on ops, the nodes of the DAG.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..analyses import GraphFacts
@@ -77,6 +77,8 @@ class SubjectKind:
     all_subjects: Callable[[Context], Iterable]
     display: Callable[[Context, Any], str]
     anchor: Callable[[Context, Any], int]
+    # Boolean facts with a precomputed set of the subjects for which they hold.
+    indexes: dict[str, Callable[[Context], set]] = field(default_factory=dict)
 
     def fact(self, context: Context, subject, key: str):
         return self.facts[key][0](context, subject)
@@ -142,6 +144,11 @@ OP = SubjectKind(
     all_subjects=lambda context: context.ops,
     display=lambda context, node: context.node(node)["name"],
     anchor=lambda context, node: node,
+    indexes={
+        "training_step": lambda context: context.steps,
+        "optimizer_apply": lambda context: context.applies,
+        "bn_compute": lambda context: context.layer_of,
+    },
 )
 
 _LAYER_FACT_DOCS = {

@@ -44,18 +44,29 @@ def _walk(adjacency, start: Iterable[int], edges: str, stop) -> set[int]:
     return seen
 
 
-def ancestors(graph, targets: Iterable[int], edges: str = "any", stop=None) -> set[int]:
+def _memo_walk(graph, backward: bool, start: Iterable[int], edges: str, stop) -> frozenset[int]:
+    """Walks are memoised per graph: analyses and rules that ask the same question (everything
+    a train op runs) share one traversal."""
+    start = frozenset(start)
+    key = (backward, start, edges, frozenset(stop) if stop else None)
+    memo = graph.graph.setdefault("walk_cache", {})
+    if key not in memo:
+        memo[key] = frozenset(_walk(graph._pred if backward else graph._succ, start, edges, stop))
+    return memo[key]
+
+
+def ancestors(graph, targets: Iterable[int], edges: str = "any", stop=None) -> frozenset[int]:
     """Nodes with a path of one or more edges to any of ``targets``.
 
     ``edges`` keeps to ``"data"`` or ``"control"`` edges; a path may not pass *through* a node in
     ``stop`` (it may start there). One reverse traversal, linear in the graph's size.
     """
-    return _walk(graph._pred, targets, edges, stop)
+    return _memo_walk(graph, True, targets, edges, stop)
 
 
-def descendants(graph, sources: Iterable[int], edges: str = "any", stop=None) -> set[int]:
+def descendants(graph, sources: Iterable[int], edges: str = "any", stop=None) -> frozenset[int]:
     """Nodes reachable from any of ``sources`` by one or more edges; see :func:`ancestors`."""
-    return _walk(graph._succ, sources, edges, stop)
+    return _memo_walk(graph, False, sources, edges, stop)
 
 
 def _through_hubs(graph, adjacency, node: int, kind: str | None) -> list[int]:

@@ -11,7 +11,8 @@ This is the only module that names where the protos come from.
 
 from __future__ import annotations
 
-from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, text_format
+import functools
+
 from google.protobuf.message import DecodeError
 from tensorboard.compat.proto import graph_pb2, meta_graph_pb2, types_pb2, variable_pb2
 
@@ -19,15 +20,25 @@ GraphDef = graph_pb2.GraphDef
 MetaGraphDef = meta_graph_pb2.MetaGraphDef
 VariableDef = variable_pb2.VariableDef
 DataType = types_pb2.DataType
-TextParseError = text_format.ParseError
 
 __all__ = [
-    "DataType", "DecodeError", "GraphDef", "MetaGraphDef", "SavedModel",
-    "TextParseError", "VariableDef", "text_format",
+    "DataType", "DecodeError", "GraphDef", "MetaGraphDef", "VariableDef", "saved_model_class",
+    "text_format",
 ]
 
 
-def _declare_saved_model():
+def text_format():
+    """protobuf's text-format module, imported when a text file is read (10 ms)."""
+    from google.protobuf import text_format as module
+
+    return module
+
+
+@functools.lru_cache(maxsize=None)
+def saved_model_class():
+    """The SavedModel message class, declared on first use (its imports cost 15 ms)."""
+    from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+
     meta = MetaGraphDef.DESCRIPTOR
     file_proto = descriptor_pb2.FileDescriptorProto(
         name="bnlint/saved_model.proto",
@@ -54,6 +65,3 @@ def _declare_saved_model():
         pool.AddSerializedFile(file_proto.SerializeToString())
         descriptor = pool.FindMessageTypeByName("bnlint.SavedModel")
     return message_factory.GetMessageClass(descriptor)
-
-
-SavedModel = _declare_saved_model()

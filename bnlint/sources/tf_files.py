@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 
 from ..errors import InputError
@@ -13,11 +14,10 @@ from .text_lines import GraphLines, graph_lines
 # Protocol buffers are limited to 2 GiB; TensorFlow cannot have written a larger graph file.
 MAX_BYTES = 2**31 - 1
 
-_MESSAGE_CLASSES = {
-    GRAPH_DEF: protos.GraphDef,
-    META_GRAPH_DEF: protos.MetaGraphDef,
-    SAVED_MODEL: protos.SavedModel,
-}
+def _message_class(kind: str):
+    if kind == SAVED_MODEL:
+        return protos.saved_model_class()
+    return protos.GraphDef if kind == GRAPH_DEF else protos.MetaGraphDef
 
 
 class NotAGraph(Exception):
@@ -61,7 +61,7 @@ def load_tf_file(path: str, display: str | None = None) -> list[GraphInput]:
 def _load_binary(data: bytes, candidates: tuple[str, ...], display: str) -> list[GraphInput]:
     failure = None
     for kind in candidates:
-        cls = _MESSAGE_CLASSES[kind]
+        cls = _message_class(kind)
         try:
             message = cls.FromString(data)
         except (protos.DecodeError, RuntimeError, ValueError) as exc:
@@ -90,8 +90,8 @@ def _decode_detail(exc: Exception) -> str:
 
 
 def _plausible(kind: str, message) -> bool:
-    if kind == GRAPH_DEF:
-        return all(node.op and node.name for node in message.node)
+    if kind == GRAPH_DEF:  # another schema's message read as a GraphDef has no op names
+        return all(node.op and node.name for node in itertools.islice(message.node, 16))
     if kind == META_GRAPH_DEF:
         return message.HasField("graph_def") or message.HasField("meta_info_def")
     return len(message.meta_graphs) > 0
@@ -102,10 +102,11 @@ def _load_text(data: bytes, kind: str, display: str) -> list[GraphInput]:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(display, f"text file is not UTF-8 (byte {exc.start})") from None
-    message = _MESSAGE_CLASSES[kind]()
+    message = _message_class(kind)()
+    text_format = protos.text_format()
     try:
-        protos.text_format.Parse(text, message)
-    except protos.TextParseError as exc:
+        text_format.Parse(text, message)
+    except text_format.ParseError as exc:
         line, column = exc.GetLine(), exc.GetColumn()
         detail = str(exc)
         prefix = f"{line}:{column} : "

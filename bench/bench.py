@@ -1,0 +1,147 @@
+"""Benchmark bnlint against the raw protobuf parse of the same file.
+
+    python bench/bench.py            # build the graphs if missing (needs tensorflow), then measure
+    python bench/bench.py --runs 5   # more repetitions for the whole-process timings
+
+Graphs (written to bench/.cache/, not committed): tf.keras ResNet-152 and NASNet-Large in a
+TF1 training graph (compat.v1 graph mode, Adam, ``control_dependencies(model.updates)``), each
+as a binary GraphDef (``.pb``) and MetaGraphDef (``.meta``), plus a small fixture graph.
+
+For each file it prints:
+
+* in-process phases: protobuf parse, DAG build, analyses + rules;
+* whole-process wall time (median of ``--runs``) of ``python -m bnlint FILE`` and of a
+  baseline process that only imports the protos, reads the file and parses it, and their ratio
+  (the budget is 4x, the aim 3x);
+* peak resident memory of both processes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+CACHE = os.path.join(HERE, ".cache")
+SMALL = os.path.join(ROOT, "fixtures", "tf", "v2", "layers_missing_deps.meta")
+MODELS = ("resnet152", "nasnet_large")
+
+BUILD = r"""
+import os, sys
+os.environ["TF_USE_LEGACY_KERAS"] = "1"; os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import tensorflow as tf
+tf.compat.v1.disable_eager_execution()
+import tf_keras as keras
+name, out = sys.argv[1], sys.argv[2]
+graph = tf.Graph()
+with graph.as_default():
+    model = {"resnet152": keras.applications.ResNet152,
+             "nasnet_large": keras.applications.NASNetLarge}[name](weights=None)
+    labels = tf.compat.v1.placeholder(tf.float32, [None, 1000])
+    loss = tf.reduce_mean(keras.losses.categorical_crossentropy(labels, model.output))
+    with tf.control_dependencies(model.updates):
+        train_op = tf.compat.v1.train.AdamOptimizer(1e-3).minimize(loss, name="train_op")
+    with open(os.path.join(out, name + ".pb"), "wb") as handle:
+        handle.write(graph.as_graph_def().SerializeToString())
+    tf.compat.v1.train.export_meta_graph(os.path.join(out, name + ".meta"), graph=graph)
+"""
+
+BASELINE = r"""
+import sys
+from tensorboard.compat.proto import graph_pb2, meta_graph_pb2
+cls = meta_graph_pb2.MetaGraphDef if sys.argv[1].endswith(".meta") else graph_pb2.GraphDef
+with open(sys.argv[1], "rb") as handle:
+    cls.FromString(handle.read())
+"""
+
+PHASES = r"""
+import gc, json, sys, time
+gc.disable()  # as bnlint.lint does while it builds and analyses a graph
+t0 = time.perf_counter()
+from bnlint.analyses import analyze
+from bnlint.engine.run import run_rules
+from bnlint.graph.build import build_graph
+from bnlint.lint import default_rules
+from bnlint.sources.tf_files import load_tf_file
+rules = default_rules()
+t1 = time.perf_counter()
+source = load_tf_file(sys.argv[1])[0]
+t2 = time.perf_counter()
+graph = build_graph(source)
+t3 = time.perf_counter()
+findings = run_rules(rules, graph, analyze(graph))
+t4 = time.perf_counter()
+ops = sum(1 for _, d in graph.nodes(data=True) if d["kind"] == "op")
+inlined = sum(1 for _, d in graph.nodes(data=True) if d.get("function"))
+print(json.dumps({"import": t1 - t0, "parse": t2 - t1, "build": t3 - t2, "lint": t4 - t3,
+                  "graph_def_nodes": len(source.graph_def.node), "inlined": inlined, "ops": ops,
+                  "edges": graph.number_of_edges(), "findings": len(findings),
+                  "input_edges": sum(len(n.input) for n in source.graph_def.node)}))
+"""
+
+
+def ensure_graphs() -> None:
+    os.makedirs(CACHE, exist_ok=True)
+    for name in MODELS:
+        if all(os.path.exists(os.path.join(CACHE, name + ext)) for ext in (".pb", ".meta")):
+            continue
+        print(f"building {name} with TensorFlow (a minute or two) ...", flush=True)
+        subprocess.run([sys.executable, "-c", BUILD, name, CACHE], check=True,
+                       stderr=subprocess.DEVNULL)
+
+
+def timed(command: list[str]) -> tuple[float, float, int]:
+    """(wall seconds, peak RSS in MiB, exit status) of one process."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               cwd=ROOT)
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    return wall, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
+
+
+def measure(path: str, runs: int) -> dict:
+    import json
+
+    phases = json.loads(subprocess.run([sys.executable, "-c", PHASES, path], check=True,
+                                       capture_output=True, text=True, cwd=ROOT).stdout)
+    bnlint = [timed([sys.executable, "-m", "bnlint", path, "--format", "json"])
+              for _ in range(runs)]
+    baseline = [timed([sys.executable, "-c", BASELINE, path]) for _ in range(runs)]
+    assert all(status in (0, 1) for _, _, status in bnlint), "bnlint failed on " + path
+    bn_wall = statistics.median(w for w, _, _ in bnlint)
+    base_wall = statistics.median(w for w, _, _ in baseline)
+    return {
+        **phases,
+        "bnlint_wall": bn_wall, "baseline_wall": base_wall, "ratio": bn_wall / base_wall,
+        "bnlint_rss": max(m for _, m, _ in bnlint), "baseline_rss": max(m for _, m, _ in baseline),
+    }
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=3, help="whole-process repetitions")
+    args = parser.parse_args(argv)
+    ensure_graphs()
+    files = [SMALL] + [os.path.join(CACHE, name + ext) for name in MODELS for ext in (".pb", ".meta")]
+    header = (f"{'graph':<22}{'nodes':>8}{'inlined':>9}{'inputs':>10}{'parse':>8}{'build':>8}"
+              f"{'lint':>7}{'bnlint':>9}{'baseline':>10}{'ratio':>7}{'RSS MiB':>14}")
+    print(header)
+    for path in files:
+        m = measure(path, args.runs)
+        print(f"{os.path.basename(path):<22}{m['graph_def_nodes']:>8}{m['inlined']:>9}"
+              f"{m['input_edges']:>10}{m['parse']:>8.2f}{m['build']:>8.2f}{m['lint']:>7.2f}"
+              f"{m['bnlint_wall']:>8.2f}s{m['baseline_wall']:>9.2f}s{m['ratio']:>6.2f}x"
+              f"{m['bnlint_rss']:>7.0f}/{m['baseline_rss']:<6.0f}", flush=True)
+    print("\nparse/build/lint: seconds in-process; bnlint/baseline: whole-process wall time "
+          f"(median of {args.runs}); ratio = bnlint / baseline; RSS: bnlint/baseline peak.")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
