@@ -128,7 +128,8 @@ def main(argv=None) -> int:
     parser.add_argument("--runs", type=int, default=3, help="whole-process repetitions")
     args = parser.parse_args(argv)
     ensure_graphs()
-    files = [SMALL] + [os.path.join(CACHE, name + ext) for name in MODELS for ext in (".pb", ".meta")]
+    files = [SMALL] + [os.path.join(CACHE, name + ext)
+                       for name in MODELS for ext in (".pb", ".meta")]
     header = (f"{'graph':<22}{'nodes':>8}{'inlined':>9}{'inputs':>10}{'parse':>8}{'build':>8}"
               f"{'lint':>7}{'bnlint':>9}{'baseline':>10}{'ratio':>7}{'RSS MiB':>14}")
     print(header)

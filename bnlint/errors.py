@@ -29,7 +29,8 @@ class InputError(BnlintError):
         return f"{where}: {self.message}"
 
     def to_dict(self) -> dict:
-        return {"path": self.path, "line": self.line, "column": self.column, "message": self.message}
+        return {"path": self.path, "line": self.line, "column": self.column,
+                "message": self.message}
 
 
 class RuleError(BnlintError):

@@ -84,7 +84,8 @@ def lint_paths(paths: list[str], rules: list[Rule]) -> LintResult:
             for source in sources:
                 result.findings.extend(lint_graph_input(source, rules))
         except (RecursionError, MemoryError) as exc:
-            result.errors.append(InputError(path, f"graph too large to analyse ({type(exc).__name__})"))
+            result.errors.append(InputError(
+                path, f"graph too large to analyse ({type(exc).__name__})"))
             continue
         result.linted.append(path)
     result.sort()

@@ -30,7 +30,8 @@ def test_wheel_ships_rules_and_lints(installed_wheel, tmp_path):
         "print(bnlint.__file__); print(l.builtin_rules_dir());"
         "from bnlint.cli import main; sys.exit(main(sys.argv[1:]))"
     )
-    result = subprocess.run([sys.executable, "-c", code, tf_fixture("v1", "layers_missing_deps.meta")],
+    fixture = tf_fixture("v1", "layers_missing_deps.meta")
+    result = subprocess.run([sys.executable, "-c", code, fixture],
                             capture_output=True, text=True, cwd=tmp_path, env=env)
     module, rules_dir, *findings = result.stdout.splitlines()
     assert module.startswith(str(installed_wheel))

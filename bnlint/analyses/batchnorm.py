@@ -24,7 +24,12 @@ from typing import Any
 
 from ..graph.query import consumers
 from ..graph.values import (
-    PASS_THROUGH, VARIABLE_OPS, constant_value, enclosing_calls, input_variable, origins,
+    PASS_THROUGH,
+    VARIABLE_OPS,
+    constant_value,
+    enclosing_calls,
+    input_variable,
+    origins,
     variable_of,
 )
 from .predicates import Provenance, provenance

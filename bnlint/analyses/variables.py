@@ -21,7 +21,7 @@ _INITIALISING_SOURCES = frozenset({
 })
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def is_optimizer_apply(op: str) -> bool:
     """``ApplyAdam``, ``ResourceApplyMomentum``, ``ResourceSparseApplyAdagrad`` ..."""
     return bool(OPTIMIZER_APPLY.match(op))

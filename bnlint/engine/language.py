@@ -249,10 +249,12 @@ class Compiler:
             value = spec[key]
             here = f"{where}.{key}"
             if key in ("op", "attr", "reaches", "reached_from") and kind != "op":
-                raise RuleError(path, here, f"only applies to ops, but the subject here is a {kind}")
+                raise RuleError(path, here,
+                                f"only applies to ops, but the subject here is a {kind}")
             if key == "kind":
                 if value not in KINDS:
-                    raise RuleError(path, here, f"unknown kind '{value}' (known: {', '.join(KINDS)})")
+                    raise RuleError(path, here,
+                                    f"unknown kind '{value}' (known: {', '.join(KINDS)})")
                 if value != kind:
                     raise RuleError(path, here, f"can never match: the subject here is a {kind}")
             elif key == "op":
@@ -276,7 +278,8 @@ class Compiler:
             elif key in ("all", "any"):
                 if not isinstance(value, list) or not value:
                     raise RuleError(path, here, "needs a non-empty list of matchers")
-                children = [self.compile(item, kind, f"{here}[{i}]") for i, item in enumerate(value)]
+                children = [self.compile(item, kind, f"{here}[{i}]")
+                            for i, item in enumerate(value)]
                 parts.append(_All(children) if key == "all" else _Any(children))
             elif key == "not":
                 parts.append(_Not(self.compile(value, kind, here)))

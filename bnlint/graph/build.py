@@ -283,7 +283,7 @@ class _Builder:
                     sources = [control_index.get(name) for name in key]
                     if None in sources:
                         sources = [s if s is not None else self.missing(name[1:])
-                                   for s, name in zip(sources, key)]
+                                   for s, name in zip(sources, key, strict=True)]
                     self.control_from(sources, v, key)
                     hub = self.hubs.get(key)
                 break
@@ -330,7 +330,7 @@ class _Builder:
 
     def link(self, site: int, function: str, arguments, stack) -> list:
         args, rets, sinks = self.shared_instance(function, stack)
-        for arg, source in zip(args, arguments):
+        for arg, source in zip(args, arguments, strict=False):  # a call may pass fewer
             self.add_edge(source[0], arg, DATA)
         for ret in rets:
             if ret is not None:

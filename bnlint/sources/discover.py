@@ -82,7 +82,8 @@ def _walk(directory: str, found: Discovery) -> None:
         if entry.is_dir(follow_symlinks=False):
             _walk(path, found)
         elif newest_meta and _superseded(entry.name, newest_meta):
-            found.skipped.append(Skipped(path, f"Estimator model_dir: linted {newest_meta} instead"))
+            found.skipped.append(Skipped(
+                path, f"Estimator model_dir: linted {newest_meta} instead"))
         elif entry.name.lower().endswith(GRAPH_EXTENSIONS):
             found.files.append(path)
         else:

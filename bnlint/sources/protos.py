@@ -34,7 +34,7 @@ def text_format():
     return module
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def saved_model_class():
     """The SavedModel message class, declared on first use (its imports cost 15 ms)."""
     from google.protobuf import descriptor_pb2, descriptor_pool, message_factory

@@ -33,7 +33,8 @@ _TEXT_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 @dataclass(frozen=True)
 class Sniffed:
-    """What a file is: candidate ``messages`` (GraphDef, MetaGraphDef, SavedModel) and ``encoding``."""
+    """What a file is: candidate ``messages`` (GraphDef, MetaGraphDef, SavedModel), most likely
+    first, and its ``encoding``."""
 
     messages: tuple[str, ...]  # candidates, most likely first; empty if not a TensorFlow graph
     encoding: str  # "binary" or "text"

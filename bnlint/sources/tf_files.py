@@ -142,7 +142,8 @@ def _nth(lines: list[GraphLines] | None, index: int) -> GraphLines | None:
 def _graph_input(display, kind, encoding, graph_def, label, lines: GraphLines | None, **extra):
     function_lines = {}
     if lines is not None:
-        for function, node_lines in zip(graph_def.library.function, lines.functions):
+        for function, node_lines in zip(graph_def.library.function, lines.functions,
+                                        strict=False):
             function_lines[function.signature.name] = node_lines
     return GraphInput(
         path=display, kind=kind, encoding=encoding, graph_def=graph_def, label=label,
