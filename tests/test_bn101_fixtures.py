@@ -44,6 +44,9 @@ EXPECTED = {
     "nonfused_missing_deps.meta": {("BN101", "fc1/bn")},
     "nonfused_missing_deps.graph.pbtxt": {("BN101", "fc1/bn")},
     "nonfused_update_deps.meta": CLEAN,
+    # tf.nn.moments + ExponentialMovingAverage + tf.nn.batch_normalization
+    "nn_moments_average_in_cond.meta": CLEAN,
+    "nn_moments_average_never_run.meta": {("BN101", "nn_bn")},
     # two towers sharing variables; one finding per layer, not per tower
     "multi_tower_shared_updates.meta": CLEAN,
     "multi_tower_no_updates.meta": {("BN101", "tower_0/block1/bn"),

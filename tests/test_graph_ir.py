@@ -80,8 +80,13 @@ def test_edges_are_marked_data_or_control():
         control = sorted(by_name(graph, name[1:]) for name in proto.input if name.startswith("^"))
         assert [graph.nodes[u]["name"] for u, _ in graph.nodes[node]["inputs"]] == data
         assert query.control_inputs(graph, node) == control
-        for name in data:
-            assert graph.edges[by_name(graph, name), node]["kind"] == "data"
+        for position, name in enumerate(proto.input):
+            if name.startswith("^"):
+                continue
+            source, _, port = name.partition(":")
+            edge = graph.edges[by_name(graph, source), node]
+            assert edge["kind"] == "data"
+            assert (int(port or 0), position) in edge["ports"]
         checked += len(control)
     assert checked > 0
 
@@ -138,3 +143,21 @@ def test_tf2_while_bodies_are_inlined():
     assert loops
     branches = {d["branch"] for d in graph.nodes.values() if d.get("call_site") in loops}
     assert branches == {"cond", "body"}
+
+
+def test_function_boundary_edges_carry_ports():
+    """Call inputs feed the body's _Arg nodes; body return values feed the call's outputs."""
+    graph = graph_of("v2", "layers_missing_deps.meta")
+    site = by_name(graph, "block1/bn/cond")
+    returned = [(graph.nodes[u]["name"], port)
+                for u in graph.predecessors(site)
+                for port in graph.edges[u, site].get("ports", ())]
+    outputs = {dst[1] for _, (src, dst) in returned if isinstance(dst, tuple)}
+    assert outputs >= {0, 1, 2}  # y, batch_mean and batch_variance of both branches
+    fused = [n for n, d in graph.nodes(data=True)
+             if d["op"] == "FusedBatchNormV3" and d.get("call_site") == site]
+    for node in fused:
+        x_arg = graph.nodes[node]["inputs"][0][0]
+        assert graph.nodes[x_arg]["op"] == "_Arg"
+        (source, port), = graph.nodes[x_arg]["inputs"]
+        assert graph.edges[source, x_arg]["ports"] == [(port, 0)]

@@ -7,7 +7,9 @@ Nodes are integers (file order for the main graph), each with these attributes:
 ``node {`` in a text file, else None), ``kind`` (``"op"``, or ``"hub"`` below), and for nodes
 instantiated from a library function ``function``, ``call_site`` and ``branch``.
 
-Edges point from producer to consumer and carry ``kind``: ``"data"`` or ``"control"``.
+Edges point from producer to consumer and carry ``kind``: ``"data"`` or ``"control"``. A data
+edge also carries ``ports``: the ``(output index of the producer, input index of the consumer)``
+pairs it stands for (one edge may carry several). Control edges share one attribute dict.
 
 Function bodies are part of the graph. Each call site (``If``/``StatelessIf``, ``Case``,
 ``While``, ``PartitionedCall``/``StatefulPartitionedCall``, or an op named after a library
@@ -40,7 +42,6 @@ import networkx as nx
 from ..sources.graph_input import GraphInput
 from .attrs import Attrs
 
-DATA = {"kind": "data"}
 CONTROL = {"kind": "control"}
 HUB_MIN_INPUTS = 8
 CHUNK = 16
@@ -134,9 +135,19 @@ class _Builder:
         self.pred.append({})
         return node
 
+    def add_data_edge(self, u: int, v: int, src_port, dst_port) -> None:
+        """A data edge; ``ports`` lists each ``(output of u, input of v)`` it carries."""
+        edge = self.pred[v].get(u)
+        if edge is None or edge is CONTROL:
+            edge = {"kind": "data", "ports": [(src_port, dst_port)]}
+            self.pred[v][u] = edge
+            self.succ[u][v] = edge
+        else:
+            edge["ports"].append((src_port, dst_port))
+
     def add_edge(self, u: int, v: int, kind: dict) -> None:
         pred = self.pred[v]
-        if pred.get(u) is DATA:
+        if u in pred and pred[u] is not CONTROL:
             return
         pred[u] = kind
         self.succ[u][v] = kind
@@ -249,7 +260,7 @@ class _Builder:
                 self.serialized_hubs[key] = hub
             return
         data_inputs = []
-        index, nodes, succ, pred_v = self.index, self.nodes, self.succ, self.pred[v]
+        index, nodes = self.index, self.nodes
         for position in range(len(inputs)):
             text = inputs[position]
             if text[0] == "^":
@@ -258,18 +269,17 @@ class _Builder:
             u = index.get(name)
             if u is None:
                 u = self.missing(name)
-            data_inputs.append((u, int(port) if port else 0))
+            port = int(port) if port else 0
+            data_inputs.append((u, port))
             if nodes[u]["op"] not in _LOOP_BACK:
-                pred_v[u] = DATA
-                succ[u][v] = DATA
+                self.add_data_edge(u, v, port, position)
         if data_inputs:
             nodes[v]["inputs"] = tuple(data_inputs)
         self.add_edge(hub, v, CONTROL)
 
     def wire_main_inputs(self, v: int, raw: list[str]) -> int | None:
         """Wire ``v``'s inputs; returns the hub its control inputs go through, if any."""
-        index, nodes, succ = self.index, self.nodes, self.succ
-        pred_v = self.pred[v]
+        index, nodes = self.index, self.nodes
         data_inputs = []
         hub = None
         for position, text in enumerate(raw):
@@ -291,10 +301,10 @@ class _Builder:
             u = index.get(name)
             if u is None:
                 u = self.missing(name)
-            data_inputs.append((u, int(port) if port else 0))
+            port = int(port) if port else 0
+            data_inputs.append((u, port))
             if nodes[u]["op"] not in _LOOP_BACK:
-                pred_v[u] = DATA
-                succ[u][v] = DATA
+                self.add_data_edge(u, v, port, position)
         if data_inputs:
             nodes[v]["inputs"] = tuple(data_inputs)
         return hub
@@ -331,13 +341,18 @@ class _Builder:
     def link(self, site: int, function: str, arguments, stack) -> list:
         args, rets, sinks = self.shared_instance(function, stack)
         for arg, source in zip(args, arguments, strict=False):  # a call may pass fewer
-            self.add_edge(source[0], arg, DATA)
-        for ret in rets:
+            self.add_data_edge(source[0], arg, source[1], 0)
+        self.return_edges(site, rets, sinks)
+        return rets
+
+    def return_edges(self, site: int, rets: list, sinks: list[int]) -> None:
+        """Body -> call node: each return value (``ports`` pairs its output with the call's
+        output ``("output", k)``), and a control edge from each body sink."""
+        for output, ret in enumerate(rets):
             if ret is not None:
-                self.add_edge(ret[0], site, DATA)
+                self.add_data_edge(ret[0], site, ret[1], ("output", output))
         for sink in sinks:
             self.add_edge(sink, site, CONTROL)
-        return rets
 
     def shared_instance(self, function: str, stack) -> tuple[list[int], list, list[int]]:
         if function not in self.shared:
@@ -348,11 +363,7 @@ class _Builder:
 
     def instantiate(self, function, prefix, site, branch, arguments, stack) -> list:
         args, rets, sinks = self.instantiate_body(function, prefix, site, branch, arguments, stack)
-        for ret in rets:
-            if ret is not None:
-                self.add_edge(ret[0], site, DATA)
-        for sink in sinks:
-            self.add_edge(sink, site, CONTROL)
+        self.return_edges(site, rets, sinks)
         return rets
 
     def instantiate_body(self, function, prefix, site, branch, arguments, stack):
@@ -370,7 +381,7 @@ class _Builder:
                 "index": position, "function": function, "call_site": site, "branch": branch,
             })
             if source:
-                self.add_edge(source[0], node, DATA)
+                self.add_data_edge(source[0], node, source[1], 0)
             args.append(node)
             local[arg.name] = (node, 0)
         lines = self.source.function_lines.get(function) or ()
@@ -423,7 +434,7 @@ class _Builder:
         return node, 0
 
     def wire_body_inputs(self, v: int, raw: list[str], body: dict, local: dict) -> None:
-        nodes, succ, pred_v = self.nodes, self.succ, self.pred[v]
+        nodes = self.nodes
         output_args = self.output_args
         data_inputs = []
         controls = []
@@ -445,11 +456,10 @@ class _Builder:
                 if names and arg in names:
                     port += names.index(arg)
                 tensor = (u, port)
-            data_inputs.append(tensor)
             u = tensor[0]
             if nodes[u]["op"] not in _LOOP_BACK:
-                pred_v[u] = DATA
-                succ[u][v] = DATA
+                self.add_data_edge(u, v, tensor[1], len(data_inputs))
+            data_inputs.append(tensor)
         if controls:
             self.control_from(controls, v, tuple(controls))
         if data_inputs:

@@ -4,10 +4,9 @@ Reachability is computed for a whole set of targets in one traversal, so asking 
 reach any training step" costs one pass over the graph, not one per node.
 
 >>> import networkx as nx
->>> from bnlint.graph.build import DATA, CONTROL
 >>> g = nx.DiGraph()
 >>> g.add_nodes_from((n, {"kind": "op", "inputs": ()}) for n in range(4))
->>> g.add_edge(0, 1, **DATA); g.add_edge(1, 2, **DATA); g.add_edge(3, 2, **CONTROL)
+>>> g.add_edge(0, 1, kind="data"); g.add_edge(1, 2, kind="data"); g.add_edge(3, 2, kind="control")
 >>> sorted(ancestors(g, [2]))
 [0, 1, 3]
 >>> sorted(ancestors(g, [2], edges="data"))
