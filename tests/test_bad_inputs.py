@@ -31,32 +31,32 @@ def _still_linted(result, good):
     assert f"{good}:1:1: BN101" in result.out
 
 
+def _rejected_beside_a_good_file(tmp_path, bad, *words, where=None):
+    """Lint ``bad`` with a good graph: one error line naming ``where`` (default: the bad
+    file), exit 2, and the good graph still linted."""
+    good = _with_buggy(tmp_path)
+    result = run_cli(bad, good)
+    _assert_one_error(result, where or bad, *words)
+    _still_linted(result, good)
+
+
 def test_empty_file(tmp_path):
     bad = tmp_path / "empty.pb"
     bad.write_bytes(b"")
-    good = _with_buggy(tmp_path)
-    result = run_cli(bad, good)
-    _assert_one_error(result, bad, "empty")
-    _still_linted(result, good)
+    _rejected_beside_a_good_file(tmp_path, bad, "empty")
 
 
 def test_truncated_protobuf(tmp_path):
     data = open(tf_fixture("v2", "layers_missing_deps.graph.pb"), "rb").read()
     bad = tmp_path / "truncated.pb"
     bad.write_bytes(data[: len(data) * 2 // 3])
-    good = _with_buggy(tmp_path)
-    result = run_cli(bad, good)
-    _assert_one_error(result, bad, "truncated")
-    _still_linted(result, good)
+    _rejected_beside_a_good_file(tmp_path, bad, "truncated")
 
 
 def test_corrupt_protobuf(tmp_path):
     bad = tmp_path / "corrupt.meta"
     bad.write_bytes(bytes([0x0F, 0xFF, 0xFE, 0x07, 0x00, 0x01]) * 50)
-    good = _with_buggy(tmp_path)
-    result = run_cli(bad, good)
-    _assert_one_error(result, bad, "not a valid protocol buffer")
-    _still_linted(result, good)
+    _rejected_beside_a_good_file(tmp_path, bad, "not a valid protocol buffer")
 
 
 def test_corrupt_nested_message(tmp_path):
@@ -74,10 +74,7 @@ def test_pbtxt_syntax_error_reports_its_line(tmp_path):
     lines[9] = lines[9] + " {{"
     bad = tmp_path / "broken.pbtxt"
     bad.write_text("\n".join(lines) + "\n")
-    good = _with_buggy(tmp_path)
-    result = run_cli(bad, good)
-    _assert_one_error(result, f"{bad}:10:", "syntax error")
-    _still_linted(result, good)
+    _rejected_beside_a_good_file(tmp_path, bad, "syntax error", where=f"{bad}:10:")
 
 
 def test_pbtxt_unknown_field_reports_its_line(tmp_path):
@@ -92,10 +89,7 @@ def test_directory_without_graph(tmp_path):
     empty = tmp_path / "nothing_here"
     empty.mkdir()
     (empty / "notes.txt").write_text("hello")
-    good = _with_buggy(tmp_path)
-    result = run_cli(empty, good)
-    _assert_one_error(result, empty, "no TensorFlow graph")
-    _still_linted(result, good)
+    _rejected_beside_a_good_file(tmp_path, empty, "no TensorFlow graph")
 
 
 def test_missing_path(tmp_path):
@@ -137,10 +131,7 @@ def test_two_gigabyte_file_is_refused_without_reading_it(tmp_path):
     bad = tmp_path / "huge.pb"
     with open(bad, "wb") as handle:
         handle.truncate(2**31 + 10)  # sparse: costs no disk
-    good = _with_buggy(tmp_path)
-    result = run_cli(bad, good)
-    _assert_one_error(result, bad, "2 GiB")
-    _still_linted(result, good)
+    _rejected_beside_a_good_file(tmp_path, bad, "2 GiB")
 
 
 def test_errors_in_json_output(tmp_path):

@@ -260,26 +260,28 @@ class _Builder:
                 self.serialized_hubs[key] = hub
             return
         data_inputs = []
-        index, nodes = self.index, self.nodes
         for position in range(len(inputs)):
             text = inputs[position]
             if text[0] == "^":
                 break
-            name, _, port = text.partition(":")
-            u = index.get(name)
-            if u is None:
-                u = self.missing(name)
-            port = int(port) if port else 0
-            data_inputs.append((u, port))
-            if nodes[u]["op"] not in _LOOP_BACK:
-                self.add_data_edge(u, v, port, position)
+            data_inputs.append(self.wire_data_input(v, text, position))
         if data_inputs:
-            nodes[v]["inputs"] = tuple(data_inputs)
+            self.nodes[v]["inputs"] = tuple(data_inputs)
         self.add_edge(hub, v, CONTROL)
+
+    def wire_data_input(self, v: int, text: str, position: int) -> tuple[int, int]:
+        """Input ``position`` of main-graph node ``v``, ``name`` or ``name:port``."""
+        name, _, port = text.partition(":")
+        u = self.index.get(name)
+        if u is None:
+            u = self.missing(name)
+        port = int(port) if port else 0
+        if self.nodes[u]["op"] not in _LOOP_BACK:
+            self.add_data_edge(u, v, port, position)
+        return u, port
 
     def wire_main_inputs(self, v: int, raw: list[str]) -> int | None:
         """Wire ``v``'s inputs; returns the hub its control inputs go through, if any."""
-        index, nodes = self.index, self.nodes
         data_inputs = []
         hub = None
         for position, text in enumerate(raw):
@@ -297,16 +299,9 @@ class _Builder:
                     self.control_from(sources, v, key)
                     hub = self.hubs.get(key)
                 break
-            name, _, port = text.partition(":")
-            u = index.get(name)
-            if u is None:
-                u = self.missing(name)
-            port = int(port) if port else 0
-            data_inputs.append((u, port))
-            if nodes[u]["op"] not in _LOOP_BACK:
-                self.add_data_edge(u, v, port, position)
+            data_inputs.append(self.wire_data_input(v, text, position))
         if data_inputs:
-            nodes[v]["inputs"] = tuple(data_inputs)
+            self.nodes[v]["inputs"] = tuple(data_inputs)
         return hub
 
     # -- functions ---------------------------------------------------------------------------
