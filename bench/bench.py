@@ -1,7 +1,12 @@
 """Benchmark bnlint against the raw protobuf parse of the same file.
 
-    python bench/bench.py            # build the graphs if missing (needs tensorflow), then measure
-    python bench/bench.py --runs 5   # more repetitions for the whole-process timings
+    python bench/bench.py                 # build the graphs if missing (needs tensorflow), measure
+    python bench/bench.py --runs 5        # more repetitions for the whole-process timings
+    python bench/bench.py --python VENV/bin/python   # time bnlint installed in another venv
+
+Use ``--python`` with a venv where bnlint is installed normally (``pip install .``, which
+precompiles the modules), as in a pre-commit hook; an editable install under
+``PYTHONDONTWRITEBYTECODE=1`` recompiles bnlint's modules on every run.
 
 Graphs (written to bench/.cache/, not committed): tf.keras ResNet-152 and NASNet-Large in a
 TF1 training graph (compat.v1 graph mode, Adam, ``control_dependencies(model.updates)``), each
@@ -99,20 +104,19 @@ def timed(command: list[str]) -> tuple[float, float, int]:
     """(wall seconds, peak RSS in MiB, exit status) of one process."""
     start = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               cwd=ROOT)
+                               cwd=HERE)  # not the checkout: measure the installed bnlint
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - start
     return wall, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
 
 
-def measure(path: str, runs: int) -> dict:
+def measure(path: str, runs: int, python: str = sys.executable) -> dict:
     import json
 
-    phases = json.loads(subprocess.run([sys.executable, "-c", PHASES, path], check=True,
-                                       capture_output=True, text=True, cwd=ROOT).stdout)
-    bnlint = [timed([sys.executable, "-m", "bnlint", path, "--format", "json"])
-              for _ in range(runs)]
-    baseline = [timed([sys.executable, "-c", BASELINE, path]) for _ in range(runs)]
+    phases = json.loads(subprocess.run([python, "-c", PHASES, path], check=True,
+                                       capture_output=True, text=True, cwd=HERE).stdout)
+    bnlint = [timed([python, "-m", "bnlint", path, "--format", "json"]) for _ in range(runs)]
+    baseline = [timed([python, "-c", BASELINE, path]) for _ in range(runs)]
     assert all(status in (0, 1) for _, _, status in bnlint), "bnlint failed on " + path
     bn_wall = statistics.median(w for w, _, _ in bnlint)
     base_wall = statistics.median(w for w, _, _ in baseline)
@@ -126,6 +130,8 @@ def measure(path: str, runs: int) -> dict:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3, help="whole-process repetitions")
+    parser.add_argument("--python", default=sys.executable,
+                        help="interpreter with bnlint installed (default: this one)")
     args = parser.parse_args(argv)
     ensure_graphs()
     files = [SMALL] + [os.path.join(CACHE, name + ext)
@@ -134,13 +140,14 @@ def main(argv=None) -> int:
               f"{'lint':>7}{'bnlint':>9}{'baseline':>10}{'ratio':>7}{'RSS MiB':>14}")
     print(header)
     for path in files:
-        m = measure(path, args.runs)
+        m = measure(path, args.runs, args.python)
         print(f"{os.path.basename(path):<22}{m['graph_def_nodes']:>8}{m['inlined']:>9}"
               f"{m['input_edges']:>10}{m['parse']:>8.2f}{m['build']:>8.2f}{m['lint']:>7.2f}"
               f"{m['bnlint_wall']:>8.2f}s{m['baseline_wall']:>9.2f}s{m['ratio']:>6.2f}x"
               f"{m['bnlint_rss']:>7.0f}/{m['baseline_rss']:<6.0f}", flush=True)
     print("\nparse/build/lint: seconds in-process; bnlint/baseline: whole-process wall time "
           f"(median of {args.runs}); ratio = bnlint / baseline; RSS: bnlint/baseline peak.")
+    print(f"interpreter: {args.python}")
     return 0
 
 
