@@ -48,8 +48,12 @@ def test_json_document():
 
 
 def test_savedmodel_findings_name_the_meta_graph():
-    result = run_cli(tf_fixture("v1", "layers_missing_deps_savedmodel"))
-    assert "saved_model.pb:1:1: BN101 [train] BN layer" in result.out
+    result = run_cli(tf_fixture("v1", "layers_missing_deps_savedmodel"), "--format", "json")
+    graphs = sorted((f["graph"], f["node"]) for f in json.loads(result.out)["findings"])
+    assert graphs == [("meta_graphs[0] train", "block1/bn"), ("meta_graphs[0] train", "block2/bn"),
+                      ("meta_graphs[1] serve", "block1/bn"), ("meta_graphs[1] serve", "block2/bn")]
+    text = run_cli(tf_fixture("v1", "layers_missing_deps_savedmodel")).out
+    assert "saved_model.pb:1:1: BN101 [meta_graphs[1] serve] BN layer 'block1/bn'" in text
 
 
 def test_select_and_ignore():
