@@ -47,10 +47,10 @@ def test_estimator_model_dir_picks_the_newest_checkpoint(tmp_path):
     from bnlint.sources.discover import discover
 
     found = discover([str(directory)])
-    assert [os.path.basename(path) for path in found.files] == ["model.ckpt-3.meta"]
+    assert [os.path.basename(path) for path in found.files] == ["model.ckpt-600.meta"]
     reasons = {os.path.basename(item.path): item.reason for item in found.skipped}
-    assert reasons["graph.pbtxt"] == reasons["model.ckpt-2.meta"] == \
-        "Estimator model_dir: linted model.ckpt-3.meta instead"
+    assert reasons["graph.pbtxt"] == reasons["model.ckpt-0.meta"] == \
+        "Estimator model_dir: linted model.ckpt-600.meta instead"
 
 
 def test_a_single_graph_file_in_a_model_dir_can_still_be_linted_directly():

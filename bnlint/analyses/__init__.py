@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from . import context
 from .batchnorm import BNLayer, find_bn_layers
 from .training import TrainingSteps, find_training_steps
 from .variables import writes
@@ -27,4 +28,11 @@ class GraphFacts:
 def analyze(graph) -> GraphFacts:
     training = find_training_steps(graph)
     written = writes(graph)
-    return GraphFacts(graph, training, written, find_bn_layers(graph, training, written))
+    layers = find_bn_layers(graph, training, written)
+    twins = context.twins(layers)
+    for layer in layers:
+        layer.api = context.api(graph, layer)
+        layer.twin = twins.get(id(layer))
+        layer.input_data_format = context.input_data_format(graph, layer)
+        layer.momentum = context.momentum(graph, layer)
+    return GraphFacts(graph, training, written, layers)

@@ -18,6 +18,7 @@ through ``reuse=True``) are several BNLayers over the same variables.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -73,6 +74,11 @@ class BNLayer:
     parameter_steps: list[int] = field(default_factory=list)
     parameters_trained: bool = False
     shares_variables_with: list[str] = field(default_factory=list)
+    # Filled in by bnlint.analyses.context:
+    api: str | None = None
+    twin: str | None = None
+    input_data_format: str | None = None
+    momentum: float | None = None
 
     @property
     def variables(self) -> list[int]:
@@ -133,10 +139,21 @@ def _fused(graph, node: int) -> _Compute | None:
     return _Compute(
         node=node, form="fused", x=_first_origin(graph, inputs[0]),
         gamma=input_variable(graph, node, 1), beta=input_variable(graph, node, 2),
-        mean=input_variable(graph, node, 3), variance=input_variable(graph, node, 4),
+        mean=_statistic(graph, node, 3), variance=_statistic(graph, node, 4),
         modes={bool(attrs.get("is_training", True))}, predicate=_branch_predicate(graph, node),
         data_format=attrs.get("data_format", "NHWC"), batch_statistics=[(node, 1), (node, 2)],
     )
+
+
+def _statistic(graph, node: int, index: int) -> int | None:
+    """The moving statistic a fused op reads; an empty constant (the training-only form of
+    ``fused_batch_norm``) counts as none."""
+    variable = input_variable(graph, node, index)
+    if variable is not None and graph._node[variable]["op"] == "Const":
+        value = graph._node[variable]["attrs"].get("value")
+        if getattr(value, "size", 1) == 0:
+            return None
+    return variable
 
 
 def _first_origin(graph, tensor) -> tuple[int, int]:
@@ -277,7 +294,7 @@ def _layer(graph, group: list[_Compute], writes) -> BNLayer | None:
     predicate = next((c.predicate for c in group if c.predicate is not None), None)
     mode = "switched" if modes == {True, False} else ("training" if True in modes else "inference")
     layer = BNLayer(
-        name=layer_scope(nodes[first.node]["name"]),
+        name=layer_scope(scoped_name(graph, first.node)),
         form=first.form,
         compute_ops=[c.node for c in group],
         anchor=0,
@@ -362,6 +379,29 @@ def _outer_node(graph, node: int) -> int:
     return outer
 
 
+def scoped_name(graph, node: int) -> str:
+    """``node``'s name with plain function calls' prefixes left out.
+
+    A function body copied under ``model/StatefulPartitionedCall`` is named
+    ``model/StatefulPartitionedCall/sequential/bn/...``; its own scopes
+    (``sequential/bn``) say which layer it is. Conditional branches keep their call site's
+    name (``bn1/cond/then/...``), which is where the layer's scope lives.
+    """
+    nodes = graph._node
+    data = nodes[node]
+    site = data.get("call_site")
+    if site is None:
+        return data["name"]
+    branch = data.get("branch")
+    site_name = nodes[site]["name"]
+    prefix = f"{site_name}/{branch}/" if branch else f"{site_name}/"
+    local = data["name"][len(prefix):] if data["name"].startswith(prefix) else data["name"]
+    if branch:
+        return f"{scoped_name(graph, site)}/{branch}/{local}"
+    outer = scoped_name(graph, site).rsplit("/", 1)
+    return local if len(outer) == 1 else f"{outer[0]}/{local}"
+
+
 def layer_scope(name: str) -> str:
     """``bn1/cond/then/FusedBatchNormV3`` -> ``bn1``; ``net/bn/batchnorm/Rsqrt`` -> ``net/bn``.
 
@@ -413,6 +453,8 @@ def describe(graph, layer: BNLayer) -> dict[str, Any]:
         return names[node]["name"] if node is not None else None
 
     predicate = layer.predicate
+    step = graph.graph.get("checkpoint_step")
+    remaining = layer.momentum ** step if layer.momentum and step is not None else None
     return {
         "name": layer.name,
         "form": layer.form,
@@ -435,7 +477,22 @@ def describe(graph, layer: BNLayer) -> dict[str, Any]:
         "parameters_trained": layer.parameters_trained,
         "shares_variables_with": layer.shares_variables_with,
         "compute_ops": [name(n) for n in layer.compute_ops],
+        "api": layer.api,
+        "twin": layer.twin,
+        "input_data_format": layer.input_data_format,
+        "momentum": layer.momentum,
+        "steps_taken": step,
+        "initial_weight": round(remaining, 4) if remaining is not None else None,
+        "initial_percent": round(100 * remaining) if remaining is not None else None,
+        "steps_needed": _steps_to_forget(layer.momentum),
     }
+
+
+def _steps_to_forget(momentum: float | None, weight: float = 0.01) -> int | None:
+    """Training steps until the moving averages' initial values weigh less than 1%."""
+    if not momentum or not 0.0 < momentum < 1.0:
+        return None
+    return math.ceil(math.log(weight) / math.log(momentum))
 
 
 def _parameters(graph, layer: BNLayer) -> str:

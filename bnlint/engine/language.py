@@ -21,7 +21,8 @@ A matcher is a mapping; every key in it must hold (like ast-grep's rule objects)
 ``reaches``/``reached_from`` take ``edges: data|control|any`` (default any) and ``stop_by: M``
 (no path may pass *through* an op matching M). A value TEST is a scalar (equality), a list
 (membership) or a mapping of operators: ``eq ne in not_in lt le gt ge exists glob regex
-contains empty``.
+contains empty``; in ``fact`` tests, ``same_as: OTHER`` and ``differs_from: OTHER`` compare
+with another fact of the same subject.
 
 Reachability is evaluated for all subjects at once: the ops matching the target are found
 once per graph, then one traversal marks every op that reaches them.
@@ -46,6 +47,7 @@ _REACH_OPTIONS = ("edges", "stop_by")
 _HAS_OPTIONS = ("relation",)
 _OPERATORS = ("eq", "ne", "in", "not_in", "lt", "le", "gt", "ge", "exists", "glob", "regex",
               "contains", "empty")
+_COMPARISONS = ("same_as", "differs_from")
 _MISSING = object()
 
 
@@ -303,15 +305,36 @@ class Compiler:
     def _fact_tests(self, spec, kind: str, where: str) -> list[Matcher]:
         subject = KINDS[kind]
         parts = []
-        for key, test in self._tests(spec, where):
+        if not isinstance(spec, dict) or not spec:
+            raise RuleError(self.path, where, "needs a mapping of key: test")
+        for key, test_spec in spec.items():
             if key not in subject.facts:
                 raise RuleError(self.path, f"{where}.{key}",
                                 f"unknown fact of a {kind} (known: {', '.join(subject.facts)})")
-            if spec[key] is True and key in subject.indexes:
+            if test_spec is True and key in subject.indexes:
                 parts.append(_Indexed(subject.indexes[key]))
+            elif isinstance(test_spec, dict) and set(test_spec) & set(_COMPARISONS):
+                parts.append(self._comparison(subject, key, test_spec, f"{where}.{key}"))
             else:
+                test = _value_test(test_spec, f"{where}.{key}", self.path)
                 parts.append(_Check(lambda c, s, key=key: subject.fact(c, s, key), test))
         return parts
+
+    def _comparison(self, subject, key: str, spec: dict, where: str) -> Matcher:
+        """``same_as: OTHER`` / ``differs_from: OTHER``: compare two facts of the subject;
+        false when either is unknown (none)."""
+        if len(spec) != 1:
+            raise RuleError(self.path, where, "a comparison with another fact stands alone")
+        (operator, other), = spec.items()
+        if other not in subject.facts:
+            raise RuleError(self.path, f"{where}.{operator}",
+                            f"unknown fact of a {subject.name} (known: {', '.join(subject.facts)})")
+        equal = operator == "same_as"
+
+        def read(context, item):
+            return subject.fact(context, item, key), subject.fact(context, item, other)
+
+        return _Check(read, lambda pair: None not in pair and (pair[0] == pair[1]) == equal)
 
     def _graph_tests(self, spec, where: str) -> list[Matcher]:
         parts = []

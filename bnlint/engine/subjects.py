@@ -14,6 +14,7 @@ from typing import Any
 
 from ..analyses import GraphFacts
 from ..analyses.batchnorm import BNLayer, describe
+from ..analyses.predicates import KERAS_LEARNING_PHASE
 from ..analyses.variables import is_optimizer_apply
 from ..graph import query
 from ..graph.values import VARIABLE_OPS, input_variable
@@ -57,6 +58,11 @@ class Context:
                 "tags": list(meta.get("tags") or ()),
                 "training_steps": [self.node(s)["name"] for s in self.facts.training.steps],
                 "has_train_op_collection": bool(meta.get("collections", {}).get("train_op")),
+                "keras_learning_phase": any(
+                    data["name"].rsplit("/", 1)[-1] == KERAS_LEARNING_PHASE
+                    and data["op"] in ("Placeholder", "PlaceholderWithDefault")
+                    for data in self.graph._node.values()),
+                "checkpoint_step": meta.get("checkpoint_step"),
             }
         return self.cache["graph_facts"]
 
@@ -174,6 +180,14 @@ _LAYER_FACT_DOCS = {
     "parameters_trained": "true when some optimizer updates its gamma or beta",
     "shares_variables_with": "other calls of the layer reading the same variables",
     "compute_ops": "the ops that normalize (one per cond branch)",
+    "api": "tf.keras or tf.compat.v1.layers when the graph tells (needs a MetaGraph), else none",
+    "twin": "for a layer nothing trains: the trained layer it is a numbered copy of",
+    "input_data_format": "data_format of the convolution/pooling producing the BN's input",
+    "momentum": "the moving averages' momentum, read from the update arithmetic",
+    "steps_taken": "the training steps a checkpoint records (its model.ckpt-N.meta name)",
+    "initial_weight": "momentum ** steps_taken: the weight the initial values still have",
+    "initial_percent": "initial_weight as a whole percentage",
+    "steps_needed": "training steps until the initial values weigh less than 1%",
 }
 
 BN_LAYER = SubjectKind(
@@ -216,4 +230,6 @@ GRAPH_FACTS = {
     "tags": "the MetaGraph's tags (SavedModel tag-set)",
     "training_steps": "the names of the training steps",
     "has_train_op_collection": "true when the MetaGraph has a train_op collection",
+    "keras_learning_phase": "true when Keras' learning-phase placeholder is in the graph",
+    "checkpoint_step": "N for a model.ckpt-N.meta (the training steps taken), else none",
 }

@@ -26,6 +26,7 @@ class GraphInput:
     function_lines: dict[str, list[int]] = field(default_factory=dict)
     op_outputs: dict[str, list[str]] = field(default_factory=dict)
     tensorflow_version: str | None = None
+    checkpoint_step: int | None = None  # N of a model.ckpt-N.meta: training steps taken
 
     @property
     def display(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 
 from ..errors import InputError
 from . import protos
@@ -54,8 +55,17 @@ def load_tf_file(path: str, display: str | None = None) -> list[GraphInput]:
             raise InputError(display, f"not a valid protocol buffer ({sniffed.problem})")
         raise NotAGraph("not a TensorFlow GraphDef, MetaGraphDef or SavedModel")
     if sniffed.encoding == "text":
-        return _load_text(data, sniffed.messages[0], display)
-    return _load_binary(data, sniffed.messages, display)
+        inputs = _load_text(data, sniffed.messages[0], display)
+    else:
+        inputs = _load_binary(data, sniffed.messages, display)
+    step = _CHECKPOINT_STEP.search(os.path.basename(path))
+    for source in inputs:
+        source.checkpoint_step = int(step.group(1)) if step else None
+    return inputs
+
+
+# A Saver checkpoint's MetaGraph, model.ckpt-N.meta, is written after N training steps.
+_CHECKPOINT_STEP = re.compile(r"\.ckpt-(\d+)\.meta\Z")
 
 
 def _load_binary(data: bytes, candidates: tuple[str, ...], display: str) -> list[GraphInput]:
