@@ -190,3 +190,15 @@ def test_warmup_message_says_how_far_and_how_long():
     assert "after 5 training steps with momentum 0.99" in finding["message"]
     assert "still 95% their initial values" in finding["message"]
     assert "about 459 steps" in finding["message"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_text_graphs_point_at_the_layers_first_node(mode):
+    path = tf_fixture(mode, "layers_missing_deps.graph.pbtxt")
+    lines = open(path).read().splitlines()
+    names = [line.strip()[len('name: "'):-1] for line in lines if line.startswith('  name: "')]
+    for finding in _findings(path):
+        scope = finding["node"] + "/"
+        first_name = next(name for name in names if name.startswith(scope))
+        assert lines[finding["line"] - 1] == "node {"
+        assert lines[finding["line"]] == f'  name: "{first_name}"'

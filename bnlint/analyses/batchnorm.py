@@ -123,6 +123,7 @@ def find_bn_layers(graph, training: TrainingSteps, writes: dict[int, list[int]])
         groups.setdefault((compute.x, compute.gamma, compute.beta), []).append(compute)
     layers = [_layer(graph, group, writes) for group in groups.values()]
     layers = [layer for layer in layers if layer is not None]
+    _anchor_at_first_node(graph, layers)
     _name_uniquely(layers)
     _relate(graph, layers, training, writes)
     layers.sort(key=lambda layer: layer.anchor)
@@ -314,6 +315,28 @@ def _layer(graph, group: list[_Compute], writes) -> BNLayer | None:
     own = [v for v in layer.variables if nodes[v]["name"].startswith(layer.name + "/")]
     layer.anchor = min(outer + own)
     return layer
+
+
+def _anchor_at_first_node(graph, layers: list[BNLayer]) -> None:
+    """In a text graph, point each layer at the first node of its scope (the line of its first
+    ``node {``); binary graphs have no lines, so the cheaper anchor stays."""
+    nodes = graph._node
+    if not layers or graph.graph.get("encoding") != "text":
+        return
+    wanted = {layer.name for layer in layers}
+    first: dict[str, int] = {}
+    for node, data in nodes.items():
+        if data.get("call_site") is not None or data["kind"] != "op":
+            continue
+        scope = data["name"]
+        while "/" in scope:
+            scope = scope.rsplit("/", 1)[0]
+            if scope in wanted and scope not in first:
+                first[scope] = node
+        if len(first) == len(wanted):
+            break
+    for layer in layers:
+        layer.anchor = min(layer.anchor, first.get(layer.name, layer.anchor))
 
 
 def _updated_statistics(graph, group, writes) -> tuple[int | None, int | None]:
