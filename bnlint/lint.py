@@ -1,7 +1,8 @@
-"""The lint pipeline: files -> graphs -> DAG -> facts -> rules -> findings.
+"""The lint pipeline: files -> graphs and models -> DAG -> facts -> rules -> findings.
 
 Each input is linted on its own: one that cannot be read becomes an error entry and the others
-are still linted.
+are still linted. TensorFlow graphs and Keras models go through their own loader, DAG builder
+and analyses, and the same rule engine.
 """
 
 from __future__ import annotations
@@ -12,14 +13,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from .analyses import analyze
+from .analyses.keras import analyze_keras
 from .engine.rules import Rule, load_rules
 from .engine.run import run_rules
 from .errors import InputError
 from .findings import Finding
 from .graph.build import build_graph
-from .sources.discover import Skipped, discover
+from .graph.keras_build import build_keras_graph
+from .sources.discover import Skipped, directory_without_models, discover
+from .sources.files import Skip, load_file
 from .sources.graph_input import GraphInput
-from .sources.tf_files import NotAGraph, load_tf_file
+from .sources.keras_files import KerasInput
 
 
 @dataclass
@@ -62,8 +66,11 @@ def _collector_paused():
             gc.enable()
 
 
-def lint_graph_input(source: GraphInput, rules: list[Rule]) -> list[Finding]:
+def lint_graph_input(source: GraphInput | KerasInput, rules: list[Rule]) -> list[Finding]:
     with _collector_paused():
+        if isinstance(source, KerasInput):
+            graph = build_keras_graph(source)
+            return run_rules(rules, graph, analyze_keras(graph, source))
         graph = build_graph(source)
         return run_rules(rules, graph, analyze(graph))
 
@@ -73,8 +80,8 @@ def lint_paths(paths: list[str], rules: list[Rule]) -> LintResult:
     result = LintResult(errors=list(found.errors), skipped=list(found.skipped))
     for path in found.files:
         try:
-            sources = load_tf_file(path)
-        except NotAGraph as exc:
+            sources = load_file(path)
+        except Skip as exc:
             result.skipped.append(Skipped(path, str(exc)))
             continue
         except InputError as exc:
@@ -88,5 +95,17 @@ def lint_paths(paths: list[str], rules: list[Rule]) -> LintResult:
                 path, f"graph too large to analyse ({type(exc).__name__})"))
             continue
         result.linted.append(path)
+    _report_directories_without_models(found, result)
     result.sort()
     return result
+
+
+def _report_directories_without_models(found, result: LintResult) -> None:
+    """A directory argument in which nothing was a graph or model is an error."""
+    linted = {found.roots.get(path) for path in result.linted}
+    read = linted | {found.roots.get(error.path) for error in result.errors}
+    for directory in found.directories:
+        if directory not in read:
+            skipped = sum(1 for item in result.skipped
+                          if os.path.abspath(item.path).startswith(os.path.abspath(directory)))
+            result.errors.append(directory_without_models(directory, skipped))

@@ -145,7 +145,7 @@ def test_reached_from_and_any(tmp_path):
     ("message: '{nmae} is bad'", "message", "unknown placeholder {nmae}"),
     ("match: {fact: {moed: training}}", "match.fact.moed", "unknown fact"),
     ("match: {has: {relation: parents}}", "match.has.relation", "unknown relation"),
-    ("match: {all: [{op: Conv2D}]}", "match.all[0].op", "only applies to ops"),
+    ("match: {all: [{op: Conv2D}]}", "match.all[0].op", "only applies to graph nodes"),
     ("match: {matches: no-such-util}", "match.matches", "unknown util"),
     ("match: {fact: {mode: {approx: 1}}}", "match.fact.mode.approx", "unknown operator"),
     ("match: {fact: {name: {regex: '('}}}", "match.fact.name.regex", "invalid regular"),

@@ -18,7 +18,6 @@ through ``reuse=True``) are several BNLayers over the same variables.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +35,7 @@ from ..graph.values import (
 from .predicates import Provenance, provenance
 from .training import TrainingSteps
 from .variables import ASSIGN_OPS, is_initialiser
+from .warmup import warmup
 
 FUSED_OPS = frozenset({"FusedBatchNorm", "FusedBatchNormV2", "FusedBatchNormV3"})
 IF_OPS = frozenset({"If", "StatelessIf", "_If"})
@@ -476,8 +476,6 @@ def describe(graph, layer: BNLayer) -> dict[str, Any]:
         return names[node]["name"] if node is not None else None
 
     predicate = layer.predicate
-    step = graph.graph.get("checkpoint_step")
-    remaining = layer.momentum ** step if layer.momentum and step is not None else None
     return {
         "name": layer.name,
         "form": layer.form,
@@ -504,18 +502,8 @@ def describe(graph, layer: BNLayer) -> dict[str, Any]:
         "twin": layer.twin,
         "input_data_format": layer.input_data_format,
         "momentum": layer.momentum,
-        "steps_taken": step,
-        "initial_weight": round(remaining, 4) if remaining is not None else None,
-        "initial_percent": round(100 * remaining) if remaining is not None else None,
-        "steps_needed": _steps_to_forget(layer.momentum),
+        **warmup(layer.momentum, graph.graph.get("checkpoint_step")),
     }
-
-
-def _steps_to_forget(momentum: float | None, weight: float = 0.01) -> int | None:
-    """Training steps until the moving averages' initial values weigh less than 1%."""
-    if not momentum or not 0.0 < momentum < 1.0:
-        return None
-    return math.ceil(math.log(weight) / math.log(momentum))
 
 
 def _parameters(graph, layer: BNLayer) -> str:

@@ -4,13 +4,13 @@ A matcher is a mapping; every key in it must hold (like ast-grep's rule objects)
 
 ========================  ===============================================================
 ``kind: op|bn_layer``     the subject is of that kind
-``op: T`` / ``[T, ...]``  (ops) the op type is one of these
+``op: T`` / ``[T, ...]``  (nodes) the op type / layer class is one of these
 ``name: GLOB``            the subject's name matches a glob (or any of a list)
-``attr: {key: TEST}``     (ops) a node attribute passes a value test
+``attr: {key: TEST}``     (nodes) an op attribute / layer config value passes a test
 ``fact: {key: TEST}``     a fact of the subject (see ``bnlint --list-facts``) passes a test
 ``graph: {key: TEST}``    a fact of the whole graph passes a test
-``reaches: M``            (ops) some op matching M is reachable from the subject
-``reached_from: M``       (ops) the subject is reachable from some op matching M
+``reaches: M``            (nodes) some node matching M is reachable from the subject
+``reached_from: M``       (nodes) the subject is reachable from some node matching M
 ``has: M``                some subject related by ``M.relation`` matches the rest of M
 ``all: [M, ...]``         every matcher holds
 ``any: [M, ...]``         at least one holds
@@ -137,10 +137,10 @@ class _Reach(Matcher):
         key = (self.target, self.backward, self.edges, self.stop)
         marked = context.cache.get(key)
         if marked is None:
-            targets = self.target.select(context, context.ops)
+            targets = self.target.select(context, context.nodes)
             stop = None
             if self.stop is not None:
-                stop = set(self.stop.select(context, context.ops))
+                stop = set(self.stop.select(context, context.nodes))
             walk = query.ancestors if self.backward else query.descendants
             marked = context.cache[key] = walk(context.graph, targets, self.edges, stop)
         return subject in marked
@@ -250,9 +250,9 @@ class Compiler:
                 continue
             value = spec[key]
             here = f"{where}.{key}"
-            if key in ("op", "attr", "reaches", "reached_from") and kind != "op":
-                raise RuleError(path, here,
-                                f"only applies to ops, but the subject here is a {kind}")
+            if key in ("op", "attr", "reaches", "reached_from") and not subject.is_node:
+                raise RuleError(path, here, f"only applies to graph nodes (ops, layers), but "
+                                            f"the subject here is a {kind}")
             if key == "kind":
                 if value not in KINDS:
                     raise RuleError(path, here,
@@ -288,7 +288,7 @@ class Compiler:
             elif key == "has":
                 parts.append(self._has(value, subject, here))
             else:
-                parts.append(self._reach(value, key == "reaches", here))
+                parts.append(self._reach(value, key == "reaches", here, kind))
         return parts[0] if len(parts) == 1 else _All(parts)
 
     def _tests(self, spec, where: str) -> list[tuple[str, Callable]]:
@@ -342,7 +342,7 @@ class Compiler:
             if key not in GRAPH_FACTS:
                 raise RuleError(self.path, f"{where}.{key}",
                                 f"unknown graph fact (known: {', '.join(GRAPH_FACTS)})")
-            parts.append(_Check(lambda c, s, key=key: c.graph_facts()[key], test))
+            parts.append(_Check(lambda c, s, key=key: c.graph_facts().get(key), test))
         return parts
 
     def _has(self, spec, subject, where: str) -> Matcher:
@@ -358,7 +358,7 @@ class Compiler:
         matcher = self.compile(rest, target.target, where) if rest else _Always()
         return _Has(target.follow, matcher)
 
-    def _reach(self, spec, backward: bool, where: str) -> Matcher:
+    def _reach(self, spec, backward: bool, where: str, kind: str) -> Matcher:
         if not isinstance(spec, dict):
             raise RuleError(self.path, where, "needs a matcher")
         edges = spec.get("edges", "any")
@@ -367,8 +367,8 @@ class Compiler:
                             f"must be one of: {', '.join(query.EDGE_KINDS)}")
         stop = None
         if "stop_by" in spec:
-            stop = self.compile(spec["stop_by"], "op", f"{where}.stop_by")
+            stop = self.compile(spec["stop_by"], kind, f"{where}.stop_by")
         rest = {key: value for key, value in spec.items() if key not in _REACH_OPTIONS}
         if not rest:
-            raise RuleError(self.path, where, "needs a matcher for the ops to reach")
-        return _Reach(self.compile(rest, "op", where), backward, edges, stop)
+            raise RuleError(self.path, where, "needs a matcher for the nodes to reach")
+        return _Reach(self.compile(rest, kind, where), backward, edges, stop)

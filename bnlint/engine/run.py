@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from ..findings import Finding
+from .context import context_for
 from .rules import Rule
-from .subjects import KINDS, Context
+from .subjects import KINDS
 
 
 def run_rules(rules: list[Rule], graph, facts) -> list[Finding]:
-    context = Context(graph, facts)
+    """The findings of ``rules`` whose subjects belong to this graph's front end."""
+    context = context_for(graph, facts)
     findings = []
     for rule in rules:
         kind = KINDS[rule.subject]
+        if kind.frontend != context.frontend:
+            continue
         matched = [s for s in kind.all_subjects(context) if rule.matcher.test(context, s)]
         for subject, related in _grouped(rule, kind, context, matched):
             findings.append(_finding(rule, kind, context, subject, related))

@@ -2,8 +2,10 @@
 
 A rule names a ``subject`` kind and every subject of that kind in a graph is tested against its
 ``match``. ``fact`` tests read the facts listed here; ``has`` follows the relations listed here
-to subjects of another (or the same) kind. Reachability (``reaches``/``reached_from``) is
-defined on ops, the nodes of the DAG.
+to subjects of another (or the same) kind. Reachability (``reaches``/``reached_from``), ``op``
+and ``attr`` apply to the kinds whose subjects are the DAG's nodes: ops of a TensorFlow graph,
+layers of a Keras model. Each kind belongs to one front end; a rule runs on the graphs of its
+subject's front end only.
 """
 
 from __future__ import annotations
@@ -12,59 +14,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..analyses import GraphFacts
-from ..analyses.batchnorm import BNLayer, describe
-from ..analyses.predicates import KERAS_LEARNING_PHASE
 from ..analyses.variables import is_optimizer_apply
 from ..graph import query
 from ..graph.values import VARIABLE_OPS, input_variable
-
-
-class Context:
-    """One graph with its facts, and the caches rules share while matching it."""
-
-    def __init__(self, graph, facts: GraphFacts):
-        self.graph = graph
-        self.facts = facts
-        self.cache: dict[Any, Any] = {}
-        self.steps = set(facts.training.steps)
-        self.applies = set(facts.training.apply_ops)
-        self.layer_of = {node: layer for layer in facts.layers for node in layer.compute_ops}
-        self._ops: list[int] | None = None
-        self._descriptions: dict[int, dict] = {}
-
-    @property
-    def ops(self) -> list[int]:
-        if self._ops is None:
-            self._ops = query.op_nodes(self.graph)
-        return self._ops
-
-    def describe(self, layer: BNLayer) -> dict:
-        key = id(layer)
-        if key not in self._descriptions:
-            self._descriptions[key] = describe(self.graph, layer)
-        return self._descriptions[key]
-
-    def node(self, node: int) -> dict:
-        return self.graph._node[node]
-
-    def graph_facts(self) -> dict:
-        if "graph_facts" not in self.cache:
-            meta = self.graph.graph
-            self.cache["graph_facts"] = {
-                "training": self.facts.is_training_graph,
-                "format": meta.get("kind"),
-                "encoding": meta.get("encoding"),
-                "tags": list(meta.get("tags") or ()),
-                "training_steps": [self.node(s)["name"] for s in self.facts.training.steps],
-                "has_train_op_collection": bool(meta.get("collections", {}).get("train_op")),
-                "keras_learning_phase": any(
-                    data["name"].rsplit("/", 1)[-1] == KERAS_LEARNING_PHASE
-                    and data["op"] in ("Placeholder", "PlaceholderWithDefault")
-                    for data in self.graph._node.values()),
-                "checkpoint_step": meta.get("checkpoint_step"),
-            }
-        return self.cache["graph_facts"]
+from .context import Context
 
 
 @dataclass(frozen=True)
@@ -78,6 +31,8 @@ class Relation:
 class SubjectKind:
     name: str
     doc: str
+    frontend: str  # tf or keras
+    is_node: bool  # subjects are the DAG's nodes
     facts: dict[str, tuple[Callable[[Context, Any], Any], str]]
     relations: dict[str, Relation]
     all_subjects: Callable[[Context], Iterable]
@@ -114,6 +69,8 @@ def _optional(*values):
 OP = SubjectKind(
     name="op",
     doc="An op (a node of the graph, including the ops of inlined function bodies).",
+    frontend="tf",
+    is_node=True,
     facts={
         "op": (_node_fact("op"), "the op type, e.g. FusedBatchNormV3"),
         "name": (_node_fact("name"), "the node name"),
@@ -147,7 +104,7 @@ OP = SubjectKind(
         "layer": Relation("bn_layer", lambda c, n: _optional(c.layer_of.get(n)),
                           "the batch-norm layer it normalizes for"),
     },
-    all_subjects=lambda context: context.ops,
+    all_subjects=lambda context: context.nodes,
     display=lambda context, node: context.node(node)["name"],
     anchor=lambda context, node: node,
     indexes={
@@ -193,6 +150,8 @@ _LAYER_FACT_DOCS = {
 BN_LAYER = SubjectKind(
     name="bn_layer",
     doc="One call of a batch-normalization layer (both branches of its cond together).",
+    frontend="tf",
+    is_node=False,
     facts={key: (_layer_fact(key), doc) for key, doc in _LAYER_FACT_DOCS.items()},
     relations={
         "compute_ops": Relation("op", lambda c, layer: layer.compute_ops,
@@ -221,7 +180,66 @@ BN_LAYER = SubjectKind(
     anchor=lambda context, layer: layer.anchor,
 )
 
-KINDS: dict[str, SubjectKind] = {kind.name: kind for kind in (OP, BN_LAYER)}
+_KERAS_FACT_DOCS = {
+    "name": "the layer's path from the outermost model, e.g. backbone/block_3_bn",
+    "class_name": "the layer's class, e.g. BatchNormalization",
+    "kind": "layer, or model for a model used as a layer",
+    "container": "the model the layer belongs to",
+    "in_nested_model": "true for a layer of a model used inside another model",
+    "trainable": "the layer's own trainable flag",
+    "effectively_trainable": "trainable, and every model around it trainable too",
+    "training_argument": "the training= its call (or an enclosing model's call) passes, or none",
+    "container_has_frozen_layers": "true when some layer of the same model is not trainable",
+    "is_bn": "true for a batch-normalization layer",
+    "keras_version": "the Keras version that saved the model",
+    "input_layers": "(BN) the layers that feed it",
+    "axis": "(BN) the axis it normalizes",
+    "momentum": "(BN) the moving averages' momentum",
+    "axis_position": "(BN) first or last: where its axis sits in an image tensor",
+    "channel_position": "(BN) first or last: where the channels of its input are",
+    "steps_taken": "(BN) the optimizer's saved step counter",
+    "initial_weight": "(BN) momentum ** steps_taken: the weight initial values still have",
+    "initial_percent": "(BN) initial_weight as a whole percentage",
+    "steps_needed": "(BN) training steps until the initial values weigh less than 1%",
+    "weights_saved": "(BN) true when the file holds its gamma/beta and moving statistics",
+    "moving_statistics_initial": "(BN) saved moving mean all 0 and moving variance all 1",
+    "parameters_moved": "(BN) saved gamma or beta differ from their initial 1 and 0",
+    "frozen_semantics": "(BN) what trainable=False means for the saved Keras version",
+}
+
+
+def _keras_fact(key):
+    return lambda context, node: context.layer(node).get(key)
+
+
+def _container(context, node):
+    container = context.node(node)["container"]
+    return () if container is None else (container,)
+
+
+LAYER = SubjectKind(
+    name="layer",
+    doc="A layer of a Keras model (nested models' layers included; a nested model is one too).",
+    frontend="keras",
+    is_node=True,
+    facts={key: (_keras_fact(key), doc) for key, doc in _KERAS_FACT_DOCS.items()},
+    relations={
+        "inputs": Relation("layer", lambda c, n: sorted(c.graph._pred[n]),
+                           "the layers whose outputs it takes"),
+        "consumers": Relation("layer", lambda c, n: sorted(c.graph._succ[n]),
+                              "the layers that take its outputs"),
+        "container": Relation("layer", _container, "the model it belongs to"),
+        "members": Relation("layer", lambda c, n: [m for m, data in c.graph._node.items()
+                                                   if data["container"] == n],
+                            "for a model: its layers"),
+    },
+    all_subjects=lambda context: context.nodes,
+    display=lambda context, node: context.node(node)["name"],
+    anchor=lambda context, node: node,
+    indexes={"is_bn": lambda context: context.bn_layers},
+)
+
+KINDS: dict[str, SubjectKind] = {kind.name: kind for kind in (OP, BN_LAYER, LAYER)}
 
 GRAPH_FACTS = {
     "training": "true when the graph has optimizer apply ops (a training graph)",
@@ -232,4 +250,10 @@ GRAPH_FACTS = {
     "has_train_op_collection": "true when the MetaGraph has a train_op collection",
     "keras_learning_phase": "true when Keras' learning-phase placeholder is in the graph",
     "checkpoint_step": "N for a model.ckpt-N.meta (the training steps taken), else none",
+    "keras_version": "(Keras) the Keras version that saved the model",
+    "legacy_frozen_bn": "(Keras) saved by Keras before 2.1.3: trainable=False BN still trains",
+    "optimizer_iterations": "(Keras) the optimizer's saved step counter, if saved",
+    "batch_size": "(Keras) the fixed batch size of the model's inputs, if fixed",
+    "has_lambda": "(Keras) true when the model has Lambda layers (never run, opaque)",
+    "compiled": "(Keras) true when the file carries a training (compile) config",
 }

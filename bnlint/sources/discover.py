@@ -1,21 +1,24 @@
 """Turn the paths on the command line into the files to lint.
 
 A directory is walked (hidden entries are ignored). A SavedModel directory contributes its
-``saved_model.pb``/``.pbtxt`` only; an Estimator ``model_dir`` its newest ``model.ckpt-N.meta``
-(its ``graph.pbtxt`` and older checkpoints hold the same graph). Other files whose extension is
-not a graph format are skipped quietly; ``--verbose`` lists them with the reason.
+``saved_model.pb``/``.pbtxt`` and, from Keras, its ``keras_metadata.pb``; an Estimator
+``model_dir`` its newest ``model.ckpt-N.meta`` (its ``graph.pbtxt`` and older checkpoints hold
+the same graph). Other files whose extension is not a graph or model format are skipped
+quietly; ``--verbose`` lists them with the reason. Each file remembers the argument it was
+found under, so a directory in which nothing turns out to be a model can be reported.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..errors import InputError
 
-GRAPH_EXTENSIONS = (".pb", ".pbtxt", ".pbtext", ".meta")
+MODEL_EXTENSIONS = (".pb", ".pbtxt", ".pbtext", ".meta", ".json", ".h5", ".hdf5", ".keras")
 SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
+KERAS_METADATA = "keras_metadata.pb"
 _CHECKPOINT_META = re.compile(r"model\.ckpt-(\d+)\.meta\Z")
 
 
@@ -33,19 +36,19 @@ class Discovery:
     files: list[str]
     skipped: list[Skipped]
     errors: list[InputError]
+    roots: dict[str, str] = field(default_factory=dict)  # file -> directory argument
+    directories: list[str] = field(default_factory=list)  # the directory arguments
 
 
 def discover(paths: list[str]) -> Discovery:
     found = Discovery([], [], [])
     for path in paths:
         if os.path.isdir(path):
+            found.directories.append(path)
             before = len(found.files)
             _walk(path, found)
-            if len(found.files) == before:
-                skipped = sum(1 for item in found.skipped if _under(item.path, path))
-                found.errors.append(InputError(
-                    path, f"no TensorFlow graph in this directory ({skipped} other files skipped)"
-                ))
+            for file in found.files[before:]:
+                found.roots[file] = path
         elif os.path.exists(path) or os.path.islink(path):
             found.files.append(path)
         else:
@@ -53,9 +56,9 @@ def discover(paths: list[str]) -> Discovery:
     return found
 
 
-def _under(path: str, directory: str) -> bool:
-    return os.path.commonpath([os.path.abspath(path), os.path.abspath(directory)]) == \
-        os.path.abspath(directory)
+def directory_without_models(directory: str, skipped: int) -> InputError:
+    return InputError(directory, "no TensorFlow graph or Keras model in this directory "
+                                 f"({skipped} other files skipped)")
 
 
 def _walk(directory: str, found: Discovery) -> None:
@@ -67,9 +70,10 @@ def _walk(directory: str, found: Discovery) -> None:
     names = {entry.name for entry in entries}
     saved_model = next((name for name in SAVED_MODEL_FILES if name in names), None)
     if saved_model:
-        found.files.append(os.path.join(directory, saved_model))
+        linted = [saved_model] + ([KERAS_METADATA] if KERAS_METADATA in names else [])
+        found.files.extend(os.path.join(directory, name) for name in linted)
         for entry in entries:
-            if entry.name != saved_model and not entry.name.startswith("."):
+            if entry.name not in linted and not entry.name.startswith("."):
                 found.skipped.append(Skipped(
                     os.path.join(directory, entry.name), f"part of the SavedModel {saved_model}"
                 ))
@@ -84,10 +88,10 @@ def _walk(directory: str, found: Discovery) -> None:
         elif newest_meta and _superseded(entry.name, newest_meta):
             found.skipped.append(Skipped(
                 path, f"Estimator model_dir: linted {newest_meta} instead"))
-        elif entry.name.lower().endswith(GRAPH_EXTENSIONS):
+        elif entry.name.lower().endswith(MODEL_EXTENSIONS):
             found.files.append(path)
         else:
-            found.skipped.append(Skipped(path, "not a graph file"))
+            found.skipped.append(Skipped(path, "not a graph or model file"))
 
 
 def _newest_checkpoint_meta(names: set[str]) -> str | None:

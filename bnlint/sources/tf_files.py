@@ -12,8 +12,6 @@ from .graph_input import GraphInput
 from .sniff import GRAPH_DEF, META_GRAPH_DEF, SAVED_MODEL, WireError, sniff, top_level_fields
 from .text_lines import GraphLines, graph_lines
 
-# Protocol buffers are limited to 2 GiB; TensorFlow cannot have written a larger graph file.
-MAX_BYTES = 2**31 - 1
 
 def _message_class(kind: str):
     if kind == SAVED_MODEL:
@@ -25,30 +23,16 @@ class NotAGraph(Exception):
     """The file is readable but holds no TensorFlow graph; it is skipped, not an error."""
 
 
-def read_limited(path: str, display: str) -> bytes:
-    try:
-        size = os.path.getsize(path)
-        if size > MAX_BYTES:
-            raise InputError(
-                display,
-                f"file is {size / 2**30:.1f} GiB, over the 2 GiB limit of a protocol buffer; "
-                "it cannot be a TensorFlow graph",
-            )
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except InputError:
-        raise
-    except OSError as exc:
-        raise InputError(display, f"cannot read file: {exc.strerror or exc}") from None
-    if not data:
-        raise InputError(display, "file is empty")
-    return data
-
-
 def load_tf_file(path: str, display: str | None = None) -> list[GraphInput]:
     """All graphs in the file at ``path``. Raises InputError or NotAGraph."""
+    from .files import read_limited
+
     display = display or path
-    data = read_limited(path, display)
+    return load_tf_bytes(read_limited(path, display), display, path)
+
+
+def load_tf_bytes(data: bytes, display: str, path: str) -> list[GraphInput]:
+    """All graphs in ``data`` (the bytes of the file at ``path``)."""
     sniffed = sniff(data)
     if not sniffed.messages:
         if sniffed.problem:

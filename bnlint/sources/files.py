@@ -1,0 +1,59 @@
+"""Read one input file and hand it to the loader for what it holds.
+
+Keras files are recognised by their bytes (HDF5 signature, zip signature, a JSON object);
+everything else is offered to the TensorFlow protobuf loader. A file that holds neither is
+skipped quietly; one that cannot be read is an error.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ..errors import InputError
+from .graph_input import GraphInput
+from .keras_files import KerasInput, NotAModel, load_keras_bytes, load_keras_metadata, sniff_keras
+from .tf_files import NotAGraph, load_tf_bytes
+
+# Protocol buffers are limited to 2 GiB; TensorFlow cannot have written a larger graph file,
+# and bnlint reads no larger Keras file either.
+MAX_BYTES = 2**31 - 1
+KERAS_METADATA = "keras_metadata.pb"
+
+
+class Skip(Exception):
+    """Not something bnlint lints; the message says what it is."""
+
+
+def read_limited(path: str, display: str) -> bytes:
+    try:
+        size = os.path.getsize(path)
+        if size > MAX_BYTES:
+            raise InputError(
+                display,
+                f"file is {size / 2**30:.1f} GiB, over the 2 GiB limit of a protocol buffer; "
+                "it cannot be a TensorFlow graph",
+            )
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except InputError:
+        raise
+    except OSError as exc:
+        raise InputError(display, f"cannot read file: {exc.strerror or exc}") from None
+    if not data:
+        raise InputError(display, "file is empty")
+    return data
+
+
+def load_file(path: str, display: str | None = None) -> list[GraphInput | KerasInput]:
+    """Every model or graph in the file at ``path``. Raises InputError or Skip."""
+    display = display or path
+    data = read_limited(path, display)
+    try:
+        if os.path.basename(path) == KERAS_METADATA:
+            return load_keras_metadata(data, display)
+        kind = sniff_keras(data)
+        if kind is not None:
+            return load_keras_bytes(data, display, kind)
+        return load_tf_bytes(data, display, path)
+    except (NotAGraph, NotAModel) as exc:
+        raise Skip(str(exc)) from None
