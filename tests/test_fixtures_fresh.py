@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from conftest import FIXTURES, TF_FIXTURES, run_cli
+from conftest import FIXTURES, run_cli
 
 pytest.importorskip("tensorflow")
 pytestmark = [pytest.mark.slow, pytest.mark.tensorflow]
@@ -40,9 +40,14 @@ def regenerated(tmp_path_factory):
     return str(out)
 
 
-def test_same_files(regenerated):
-    assert _tree(regenerated) == _tree(TF_FIXTURES)
+TREES = ("tf", "keras")
 
 
-def test_same_findings(regenerated):
-    assert _findings(regenerated) == _findings(TF_FIXTURES)
+@pytest.mark.parametrize("tree", TREES)
+def test_same_files(regenerated, tree):
+    assert _tree(os.path.join(regenerated, tree)) == _tree(os.path.join(FIXTURES, tree))
+
+
+@pytest.mark.parametrize("tree", TREES)
+def test_same_findings(regenerated, tree):
+    assert _findings(os.path.join(regenerated, tree)) == _findings(os.path.join(FIXTURES, tree))

@@ -19,7 +19,7 @@ def resnet50(tmp_path_factory):
     subprocess.run([sys.executable, os.path.join(FIXTURES, "generate.py"), "--out", str(out),
                     "--mode", "v2", "--only", "resnet50_model_updates"],
                    check=True, capture_output=True)
-    return str(out / "v2" / "resnet50_model_updates.meta")
+    return str(out / "tf" / "v2" / "resnet50_model_updates.meta")
 
 
 def test_resnet50_training_graph_is_clean(resnet50):

@@ -172,6 +172,8 @@ def _read_hdf5(handle, display: str) -> KerasInput:
     version, backend = _attr_text(attrs, "keras_version"), _attr_text(attrs, "backend")
     config_text = _attr_text(attrs, "model_config")
     if config_text is None:
+        if "layers" in handle and "layer_names" not in attrs:
+            return _keras3_weights_only(handle, display)
         return _weights_only(handle, display, version, backend)
     try:
         spec = json.loads(config_text)
@@ -222,6 +224,36 @@ def _weights_only(handle, display, version, backend) -> KerasInput:
             bn_weights[path] = roles
     return KerasInput(path=display, kind="Keras weights HDF5", config=None, layers=layers,
                       keras_version=version, backend=backend, bn_weights=bn_weights)
+
+
+def _keras3_weights_only(handle, display) -> KerasInput:
+    """A Keras 3 ``.weights.h5``: ``layers/<class-derived name>/vars/<i>``, nested models under
+    ``layers/<name>/layers/``. Without a config, layers are known by those names only; a
+    ``batch_normalization*`` group with four vars holds gamma, beta, mean and variance."""
+    layers = [LayerSpec(path="model", name="model", class_name="Model", config={},
+                        container=None, is_model=True)]
+    bn_weights: dict[str, dict[str, list[float]]] = {}
+
+    def walk(group, prefix: str, container: str) -> None:
+        for name, child in group.items():
+            path = f"{prefix}{name}"
+            nested = "layers" in child
+            is_bn = not nested and name.startswith(("batch_normalization",
+                                                    "sync_batch_normalization"))
+            layers.append(LayerSpec(path=path, name=name, config={"name": name},
+                                    class_name="Model" if nested else (
+                                        "BatchNormalization" if is_bn else "Layer"),
+                                    container=container, is_model=nested))
+            variables = child.get("vars")
+            if is_bn and variables is not None and len(variables) == len(BN_ROLES):
+                bn_weights[path] = {role: [float(v) for v in variables[str(i)][()].ravel()]
+                                    for i, role in enumerate(BN_ROLES)}
+            if nested:
+                walk(child["layers"], f"{path}/", path)
+
+    walk(handle["layers"], "", "model")
+    return KerasInput(path=display, kind="Keras weights HDF5", config=None, layers=layers,
+                      bn_weights=bn_weights)
 
 
 def _datasets(group, prefix=""):
