@@ -33,3 +33,17 @@ class Finding:
         data.pop("args")
         data["related"] = list(self.related)
         return data
+
+
+@dataclass(frozen=True)
+class Note:
+    """Something the user should know that is not a finding: a part of the model bnlint could
+    not look into (a Lambda's code, a custom layer class)."""
+
+    path: str
+    node: str
+    message: str
+    line: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

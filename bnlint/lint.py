@@ -17,7 +17,7 @@ from .analyses.keras import analyze_keras
 from .engine.rules import Rule, load_rules
 from .engine.run import run_rules
 from .errors import InputError
-from .findings import Finding
+from .findings import Finding, Note
 from .graph.build import build_graph
 from .graph.keras_build import build_keras_graph
 from .sources.discover import Skipped, directory_without_models, discover
@@ -32,9 +32,11 @@ class LintResult:
     errors: list[InputError] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     linted: list[str] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
 
     def sort(self) -> None:
         self.findings.sort(key=Finding.sort_key)
+        self.notes.sort(key=lambda note: (note.path, note.line or 0, note.node))
         self.errors.sort(key=lambda error: (error.path, error.line or 0))
         self.skipped.sort(key=lambda item: item.path)
 
@@ -66,13 +68,18 @@ def _collector_paused():
             gc.enable()
 
 
-def lint_graph_input(source: GraphInput | KerasInput, rules: list[Rule]) -> list[Finding]:
+def lint_graph_input(source: GraphInput | KerasInput,
+                     rules: list[Rule]) -> tuple[list[Finding], list[Note]]:
+    """The findings for one graph or model, and notes on what bnlint could not look into."""
     with _collector_paused():
         if isinstance(source, KerasInput):
             graph = build_keras_graph(source)
-            return run_rules(rules, graph, analyze_keras(graph, source))
+            facts = analyze_keras(graph, source)
+            notes = [Note(source.path, graph._node[node]["name"], why, graph._node[node]["line"])
+                     for node, why in facts.opaque]
+            return run_rules(rules, graph, facts), notes
         graph = build_graph(source)
-        return run_rules(rules, graph, analyze(graph))
+        return run_rules(rules, graph, analyze(graph)), []
 
 
 def lint_paths(paths: list[str], rules: list[Rule]) -> LintResult:
@@ -89,7 +96,9 @@ def lint_paths(paths: list[str], rules: list[Rule]) -> LintResult:
             continue
         try:
             for source in sources:
-                result.findings.extend(lint_graph_input(source, rules))
+                findings, notes = lint_graph_input(source, rules)
+                result.findings.extend(findings)
+                result.notes.extend(notes)
         except (RecursionError, MemoryError) as exc:
             result.errors.append(InputError(
                 path, f"graph too large to analyse ({type(exc).__name__})"))

@@ -63,6 +63,39 @@ def test_unknown_inbound_shape_is_a_config_error():
         flatten(spec)
 
 
+def test_a_shared_layer_is_one_node_with_two_calls():
+    from bnlint.graph.keras_build import build_keras_graph
+    from bnlint.sources.files import load_file
+
+    source = load_file(os.path.join(KERAS2, "shared_bn_layer.json"))[0]
+    graph = build_keras_graph(source)
+    bn = graph.graph["index"]["shared_bn"]
+    assert len(graph.nodes[bn]["calls"]) == 2
+    conv = graph.graph["index"]["shared_conv"]
+    assert graph.edges[conv, bn]["calls"] == [0, 1]
+
+
+def test_tfjs_model_json(tmp_path):
+    """What the TensorFlow.js converter writes around a Keras config (``modelTopology``)."""
+    config = json.load(open(os.path.join(KERAS2, "conv_bias_before_bn.json")))
+    for topology in (config, {"model_config": config, "keras_version": "tfjs-layers 4.22.0"}):
+        path = tmp_path / "model.json"
+        path.write_text(json.dumps({"format": "layers-model", "modelTopology": topology,
+                                    "weightsManifest": []}))
+        result = run_cli(path, "--format", "json")
+        assert {(f["rule"], f["node"]) for f in json.loads(result.out)["findings"]} == {
+            ("BN207", "bn1"), ("BN207", "bn2")}
+
+
+def test_lambda_and_custom_layers_are_reported_as_notes():
+    result = run_cli(os.path.join(KERAS2, "custom_and_lambda_layers.json"), "--format", "json")
+    notes = {note["node"]: note["message"] for note in json.loads(result.out)["notes"]}
+    assert set(notes) == {"scale", "shift"}
+    assert "Lambda" in notes["shift"] and "custom layer class Scale" in notes["scale"]
+    verbose = run_cli(os.path.join(KERAS2, "custom_and_lambda_layers.json"), "--verbose")
+    assert "note:" in verbose.err and "'shift'" in verbose.err
+
+
 def test_shared_layers_and_nested_models_from_real_files():
     document = json.load(open(os.path.join(KERAS2, "bn_axis_mismatch_in_nested_model.json")))
     paths = [layer.path for layer in flatten(document)]

@@ -65,6 +65,9 @@ EXPECTED = {
     # BN208 batch-size-one
     "batch_size_one.json": layers("BN208", *TWO),
     "batch_size_one.h5": layers("BN208", *TWO),
+    # one BN layer called on two inputs
+    "shared_bn_layer.json": CLEAN,
+    "shared_bn_layer.h5": CLEAN,
     # a custom layer class and a Lambda: read, never run
     "custom_and_lambda_layers.json": CLEAN,
     "custom_and_lambda_layers.h5": CLEAN,

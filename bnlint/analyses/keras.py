@@ -52,6 +52,7 @@ class KerasFacts:
     source: KerasInput
     layers: dict[int, dict[str, Any]]
     graph_facts: dict[str, Any]
+    opaque: list[tuple[int, str]]  # (node, why bnlint cannot look into it)
 
 
 def analyze_keras(graph, source: KerasInput) -> KerasFacts:
@@ -67,7 +68,22 @@ def analyze_keras(graph, source: KerasInput) -> KerasFacts:
         "compiled": source.training_config is not None,
     }
     layers = {node: _layer_facts(graph, node, source, graph_facts) for node in nodes}
-    return KerasFacts(graph, source, layers, graph_facts)
+    return KerasFacts(graph, source, layers, graph_facts, _opaque_layers(graph))
+
+
+def _opaque_layers(graph) -> list[tuple[int, str]]:
+    """Lambda layers (their code is marshalled bytecode, never run) and layer classes from the
+    user's own modules: bnlint lints around them."""
+    found = []
+    for node, data in graph._node.items():
+        module = data.get("module")
+        if data["op"] == "Lambda":
+            found.append((node, "Lambda layer: its code is neither run nor analysed"))
+        elif isinstance(module, str) and module.split(".")[0] not in ("keras", "tf_keras",
+                                                                      "tensorflow"):
+            found.append((node, f"custom layer class {data['op']} (module {module}): "
+                                "treated as opaque"))
+    return found
 
 
 def _batch_size(graph) -> int | None:

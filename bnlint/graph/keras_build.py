@@ -4,7 +4,8 @@ Nodes are integers in config order (node 0 is the outermost model), each with ``
 layer's path below the outermost model, ``backbone/block_3_bn``), ``op`` (its class), ``kind``
 (``"layer"``, or ``"model"`` for a model used as a layer), ``attrs`` (its config),
 ``container`` (the node of the model it belongs to), ``calls`` (the keyword arguments of each
-of its calls) and ``line`` (of its ``"name"`` in a JSON config, else None).
+of its calls), ``module`` (where Keras 2/3 say its class lives) and ``line`` (of its ``"name"``
+in a JSON config, else None).
 
 Edges run from the layer producing a tensor to the layer consuming it, with ``kind`` ``"data"``
 and ``calls``, the indices of the consumer's calls that read it. A nested model is looked
@@ -33,7 +34,7 @@ def build_keras_graph(source: KerasInput) -> nx.DiGraph:
         graph.add_node(position, name=layer.path, op=layer.class_name,
                        kind="model" if layer.is_model else "layer", attrs=layer.config,
                        container=index.get(layer.container), calls=layer.call_kwargs,
-                       line=lines.get(layer.path), inputs=())
+                       line=lines.get(layer.path), module=layer.module, inputs=())
     for layer in layers:
         targets = ([index[path] for path in layer.inputs if path in index] if layer.is_model
                    else [index[layer.path]])

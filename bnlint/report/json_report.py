@@ -1,4 +1,5 @@
-"""One JSON object: ``findings``, ``errors`` (unreadable inputs) and ``skipped`` files."""
+"""One JSON object: ``findings``, ``errors`` (unreadable inputs), ``skipped`` files and
+``notes`` (parts of a model bnlint could not look into)."""
 
 from __future__ import annotations
 
@@ -13,5 +14,6 @@ def render_json(result, verbose: bool = False) -> tuple[str, str]:
         "findings": [finding.to_dict() for finding in result.findings],
         "errors": [error.to_dict() for error in result.errors],
         "skipped": [item.to_dict() for item in result.skipped],
+        "notes": [note.to_dict() for note in result.notes],
     }
     return json.dumps(document, indent=2) + "\n", ""

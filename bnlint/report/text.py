@@ -34,6 +34,8 @@ def render_text(result, verbose: bool = False) -> tuple[str, str]:
     err = [f"bnlint: {error_line(error)}" for error in result.errors]
     if verbose:
         err.extend(f"bnlint: skipped {item.path}: {item.reason}" for item in result.skipped)
+        err.extend(f"bnlint: note: {note.path}:{note.line or 1}: '{note.node}': {note.message}"
+                   for note in result.notes)
     return _join(out), _join(err)
 
 
