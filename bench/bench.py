@@ -71,9 +71,9 @@ t0 = time.perf_counter()
 from bnlint.analyses import analyze
 from bnlint.engine.run import run_rules
 from bnlint.graph.build import build_graph
-from bnlint.lint import default_rules
+from bnlint.lint import default_policy
 from bnlint.sources.tf_files import load_tf_file
-rules = default_rules()
+rules = default_policy().rules_for(".")
 t1 = time.perf_counter()
 source = load_tf_file(sys.argv[1])[0]
 t2 = time.perf_counter()

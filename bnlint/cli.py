@@ -7,26 +7,33 @@ import os
 import sys
 
 from . import __version__
-from .errors import RuleError
+from .errors import BnlintError
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
 
 DESCRIPTION = """\
-Static linter for batch-normalization bugs in TensorFlow graphs.
+Static linter for batch-normalization bugs in TensorFlow graphs and Keras models.
 
-Reads GraphDefs (.pb, .pbtxt), MetaGraphs (.meta), SavedModel directories and Estimator
-model_dirs without running or importing TensorFlow, and reports BN layers whose moving
-statistics are never updated, whose training flag is a constant, and more.
+Reads GraphDefs (.pb, .pbtxt), MetaGraphs (.meta), SavedModel directories, Estimator
+model_dirs and Keras files (.json, .h5, .keras) without running or importing TensorFlow or
+Keras, and reports BN layers whose moving statistics are never updated, whose training flag
+is a constant, whose axis is not the channel axis, and more.
 """
 
 EPILOG = """\
 other commands:
   bnlint rule CODE        show a rule's documentation (e.g. bnlint rule BN101)
 
-selectors (--select/--ignore) are codes (BN101), code prefixes (BN1), rule names
+selectors (--select/--ignore ...) are codes (BN101), code prefixes (BN1), rule names
 (missing-update-dependency) or ALL, separated by commas.
 
-exit status: 0 no findings, 1 findings, 2 usage error or an input that could not be read.
+configuration: the closest .bnlint.yaml or [tool.bnlint] table in pyproject.toml above each
+linted file (select, ignore, extend-select, severity, per-file-ignores, node-ignores, rules,
+fail-on, baseline); command-line options override it.
+
+exit status: 0 no findings (at or above --fail-on), 1 findings, 2 usage error, invalid rule or
+configuration file, or an input that could not be read.
 """
 
 
@@ -36,46 +43,48 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("paths", nargs="*", metavar="PATH",
-                        help="graph files or directories to lint (directories are walked)")
-    parser.add_argument("--format", choices=("text", "json"), default="text",
-                        help="output format (default: text)")
-    parser.add_argument("--select", metavar="RULES", action="append", default=[],
-                        help="only run these rules")
-    parser.add_argument("--ignore", metavar="RULES", action="append", default=[],
-                        help="do not run these rules")
-    parser.add_argument("--rules", metavar="DIR", action="append", default=[],
-                        help="also load the YAML rules in DIR (repeatable)")
-    parser.add_argument("--list-rules", action="store_true", help="list the rules and exit")
-    parser.add_argument("-v", "--verbose", action="store_true",
-                        help="also list the files skipped and why")
+                        help="graph or model files, or directories to walk")
+    output = parser.add_argument_group("output")
+    output.add_argument("--format", choices=("text", "json", "sarif", "github", "junit"),
+                        default="text", help="output format (default: text)")
+    output.add_argument("-o", "--output-file", metavar="FILE",
+                        help="write the report to FILE instead of standard output")
+    output.add_argument("--statistics", action="store_true",
+                        help="show how many findings each rule has instead of the findings")
+    output.add_argument("-v", "--verbose", action="store_true",
+                        help="also list skipped files and notes (Lambda layers ...)")
+    rules = parser.add_argument_group("rule selection")
+    rules.add_argument("--select", metavar="RULES", action="append",
+                       help="only run these rules (replaces the configured selection)")
+    rules.add_argument("--ignore", metavar="RULES", action="append", default=[],
+                       help="do not run these rules")
+    rules.add_argument("--extend-select", metavar="RULES", action="append", default=[],
+                       help="run these rules too")
+    rules.add_argument("--extend-ignore", metavar="RULES", action="append", default=[],
+                       help="do not run these rules either")
+    rules.add_argument("--rules", metavar="DIR", action="append", default=[],
+                       help="also load the YAML rules in DIR (repeatable)")
+    rules.add_argument("--list-rules", action="store_true", help="list the rules and exit")
+    status = parser.add_argument_group("exit status and configuration")
+    status.add_argument("--fail-on", choices=("error", "warning", "info"),
+                        help="the lowest severity that makes bnlint exit 1 (default: info)")
+    status.add_argument("--exit-zero", action="store_true",
+                        help="exit 0 even when there are findings")
+    status.add_argument("--config", metavar="FILE",
+                        help="use this .bnlint.yaml or pyproject.toml for every file")
+    status.add_argument("--isolated", action="store_true", help="ignore configuration files")
+    status.add_argument("--baseline", metavar="FILE",
+                        help="do not report findings recorded in FILE (see --write-baseline)")
+    status.add_argument("--write-baseline", metavar="FILE",
+                        help="record the current findings in FILE and exit 0")
     parser.add_argument("--version", action="version", version=f"bnlint {__version__}")
     return parser
 
 
-def _rules(extra_dirs):
-    from .lint import default_rules
-
-    return default_rules(extra_dirs)
-
-
-def _selectors(values: list[str]) -> list[str]:
+def _selectors(values: list[str] | None) -> list[str] | None:
+    if values is None:
+        return None
     return [token.strip() for value in values for token in value.split(",") if token.strip()]
-
-
-def select_rules(rules, select: list[str], ignore: list[str]):
-    """Filter rules by codes, code prefixes, names or ALL; raise ValueError on an unknown one."""
-
-    def matching(token):
-        if token == "ALL":
-            return set(rule.code for rule in rules)
-        found = {rule.code for rule in rules if rule.code.startswith(token) or rule.name == token}
-        if not found:
-            raise ValueError(f"unknown rule selector '{token}'")
-        return found
-
-    chosen = set().union(*(matching(t) for t in select)) if select else {r.code for r in rules}
-    dropped = set().union(*(matching(t) for t in ignore)) if ignore else set()
-    return [rule for rule in rules if rule.code in chosen - dropped]
 
 
 def _write(stream, text: str) -> None:
@@ -95,10 +104,12 @@ def _rule_command(argv: list[str]) -> int:
                         help="also load the YAML rules in DIR")
     args = parser.parse_args(argv)
     from .engine.docs import rule_markdown
+    from .engine.rules import load_rules
+    from .lint import builtin_rules_dir
 
     try:
-        rules = _rules(args.rules)
-    except RuleError as exc:
+        rules = load_rules([builtin_rules_dir(), *args.rules])
+    except BnlintError as exc:
         _write(sys.stderr, f"bnlint: error: {exc}\n")
         return EXIT_ERROR
     for rule in rules:
@@ -116,30 +127,76 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     try:
-        rules = select_rules(_rules(args.rules), _selectors(args.select), _selectors(args.ignore))
-    except RuleError as exc:
+        return _run(parser, args)
+    except BnlintError as exc:
         _write(sys.stderr, f"bnlint: error: {exc}\n")
         return EXIT_ERROR
+
+
+def _run(parser, args) -> int:
+    from .lint import default_policy
+    from .policy import Options
+
+    options = Options(
+        select=_selectors(args.select), ignore=_selectors(args.ignore),
+        extend_select=_selectors(args.extend_select), extend_ignore=_selectors(args.extend_ignore),
+        rules=args.rules, config=args.config, isolated=args.isolated,
+    )
+    policy = default_policy(options)
+    here = policy.config_for(os.getcwd())
+    try:
+        listed = policy.rules_for(os.getcwd())
     except ValueError as exc:
         parser.error(str(exc))
     if args.list_rules:
-        width = max((len(rule.name) for rule in rules), default=0)
+        width = max((len(rule.name) for rule in listed), default=0)
         _write(sys.stdout, "".join(
             f"{rule.code}  {rule.name:<{width}}  {rule.severity:<7}  {rule.summary}\n"
-            for rule in rules))
+            for rule in listed))
         return EXIT_CLEAN
     if not args.paths:
         parser.error("no paths given (try: bnlint path/to/graph.pb)")
+    from .baseline import load_baseline, write_baseline
     from .lint import lint_paths
-    from .report import RENDERERS
+    from .report import RENDERERS, Report
 
-    result = lint_paths(args.paths, rules)
-    out, err = RENDERERS[args.format](result, verbose=args.verbose)
-    _write(sys.stdout, out)
+    try:
+        result = lint_paths(args.paths, policy)
+    except ValueError as exc:
+        parser.error(str(exc))
+    if args.write_baseline:
+        count = write_baseline(args.write_baseline, result.findings)
+        _write(sys.stderr, f"bnlint: wrote {count} findings to {args.write_baseline}\n")
+        return EXIT_ERROR if result.errors else EXIT_CLEAN
+    suppressed = 0
+    baseline_path = args.baseline or here.baseline
+    if baseline_path:
+        baseline = load_baseline(baseline_path)
+        kept = [finding for finding in result.findings if finding not in baseline]
+        suppressed = len(result.findings) - len(kept)
+        result.findings = kept
+    ran = {rule.code: rule for rule in listed}
+    for rules in policy.all_rule_sets():
+        ran.update((rule.code, rule) for rule in rules)
+    report = Report(result=result, rules=list(ran.values()), verbose=args.verbose,
+                    statistics=args.statistics, suppressed=suppressed, root=os.getcwd())
+    out, err = RENDERERS[args.format](report)
+    if args.output_file:
+        try:
+            with open(args.output_file, "w", encoding="utf-8") as handle:
+                handle.write(out)
+        except OSError as exc:
+            _write(sys.stderr, f"bnlint: error: cannot write {args.output_file}: "
+                               f"{exc.strerror}\n")
+            return EXIT_ERROR
+    else:
+        _write(sys.stdout, out)
     _write(sys.stderr, err)
     if result.errors:
         return EXIT_ERROR
-    return EXIT_FINDINGS if result.findings else EXIT_CLEAN
+    threshold = SEVERITY_RANK[args.fail_on or here.fail_on or "info"]
+    failing = any(SEVERITY_RANK[f.severity] >= threshold for f in result.findings)
+    return EXIT_FINDINGS if failing and not args.exit_zero else EXIT_CLEAN
 
 
 def run() -> None:

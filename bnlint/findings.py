@@ -23,7 +23,16 @@ class Finding:
     line: int | None = None
     graph: str | None = None  # which graph of a multi-graph file (SavedModel tag-set)
     related: tuple[str, ...] = ()  # other nodes the same finding covers (a layer's other calls)
+    source_file: str | None = None  # the Python file that created the offending op
+    source_line: int | None = None
     args: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def created_at(self) -> str | None:
+        """``file:line`` of the Python code that created the op, when known."""
+        if self.source_file is None:
+            return None
+        return f"{self.source_file}:{self.source_line}" if self.source_line else self.source_file
 
     def sort_key(self):
         return (self.path, self.graph or "", self.line or 0, self.rule, self.node)

@@ -14,12 +14,14 @@ from dataclasses import dataclass, field
 
 from .analyses import analyze
 from .analyses.keras import analyze_keras
-from .engine.rules import Rule, load_rules
+from .engine.rules import Rule
 from .engine.run import run_rules
 from .errors import InputError
 from .findings import Finding, Note
-from .graph.build import build_graph
+from .graph.build import build_graph, op_origin
 from .graph.keras_build import build_keras_graph
+from .policy import Options, Policy
+from .sources.debug_info import resolve_source_file
 from .sources.discover import Skipped, directory_without_models, discover
 from .sources.files import Skip, load_file
 from .sources.graph_input import GraphInput
@@ -50,8 +52,9 @@ def builtin_rules_dir() -> str:
     return os.path.join(os.path.dirname(package), "rules")
 
 
-def default_rules(extra_dirs: list[str] | None = None) -> list[Rule]:
-    return load_rules([builtin_rules_dir(), *(extra_dirs or [])])
+def default_policy(options: Options | None = None) -> Policy:
+    """Built-in rules, the given options and each file's closest configuration."""
+    return Policy(builtin_rules_dir(), options)
 
 
 @contextmanager
@@ -79,13 +82,36 @@ def lint_graph_input(source: GraphInput | KerasInput,
                      for node, why in facts.opaque]
             return run_rules(rules, graph, facts), notes
         graph = build_graph(source)
-        return run_rules(rules, graph, analyze(graph)), []
+        return run_rules(rules, graph, analyze(graph), _locator(graph, source.debug)), []
 
 
-def lint_paths(paths: list[str], rules: list[Rule]) -> LintResult:
+def _locator(graph, debug):
+    """``locate(ops)``: the Python ``(file, line)`` that created the first of ``ops`` the
+    graph's debug info knows, or None. The debug info is read on the first call."""
+    if debug is None:
+        return None
+
+    def locate(nodes):
+        traces = debug.traces()
+        if traces is None:
+            return None
+        for node in nodes:
+            site = traces.creation_site(*op_origin(graph, node))
+            if site is not None:
+                return resolve_source_file(site[0]), site[1]
+        return None
+
+    return locate
+
+
+def lint_paths(paths: list[str], policy: Policy | None = None) -> LintResult:
+    """Lint files and directories; each file with the rules and overrides ``policy`` gives it
+    (by default: every built-in rule and the file's closest configuration)."""
+    policy = policy or default_policy()
     found = discover(paths)
     result = LintResult(errors=list(found.errors), skipped=list(found.skipped))
     for path in found.files:
+        rules = policy.rules_for(path)
         try:
             sources = load_file(path)
         except Skip as exc:
@@ -97,8 +123,10 @@ def lint_paths(paths: list[str], rules: list[Rule]) -> LintResult:
         try:
             for source in sources:
                 findings, notes = lint_graph_input(source, rules)
-                result.findings.extend(findings)
+                result.findings.extend(kept for finding in findings
+                                       if (kept := policy.keep(finding, path)) is not None)
                 result.notes.extend(notes)
+            result.errors.extend(_debug_info_errors(sources))
         except (RecursionError, MemoryError) as exc:
             result.errors.append(InputError(
                 path, f"graph too large to analyse ({type(exc).__name__})"))
@@ -107,6 +135,17 @@ def lint_paths(paths: list[str], rules: list[Rule]) -> LintResult:
     _report_directories_without_models(found, result)
     result.sort()
     return result
+
+
+def _debug_info_errors(sources) -> list[InputError]:
+    """A GraphDebugInfo file that could not be read (each once; a SavedModel's graphs share
+    theirs). The graph itself was linted; its findings just lack source lines."""
+    errors = []
+    for source in sources:
+        error = getattr(source, "debug", None) and source.debug.error
+        if error is not None and error not in errors:
+            errors.append(error)
+    return errors
 
 
 def _report_directories_without_models(found, result: LintResult) -> None:

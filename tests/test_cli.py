@@ -36,7 +36,8 @@ def test_binary_files_point_at_line_one():
 
 def test_json_document():
     document = json.loads(run_cli(BUGGY, "--format", "json").out)
-    assert set(document) == {"version", "findings", "errors", "skipped", "notes"}
+    assert set(document) == {"version", "findings", "errors", "skipped", "notes",
+                             "baseline_suppressed"}
     finding = document["findings"][0]
     assert finding["rule"] == "BN101"
     assert finding["name"] == "missing-update-dependency"

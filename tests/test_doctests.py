@@ -5,7 +5,8 @@ import importlib
 
 import pytest
 
-MODULES = ["bnlint.graph.attrs", "bnlint.graph.query", "bnlint.analyses.batchnorm"]
+MODULES = ["bnlint.graph.attrs", "bnlint.graph.query", "bnlint.analyses.batchnorm",
+           "bnlint.sources.debug_info", "bnlint.selectors"]
 
 
 @pytest.mark.parametrize("name", MODULES)

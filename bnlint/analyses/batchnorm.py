@@ -491,6 +491,7 @@ def describe(graph, layer: BNLayer) -> dict[str, Any]:
         "predicate": name(predicate.node) if predicate else None,
         "predicate_source": predicate.source if predicate else None,
         "predicate_value": predicate.value if predicate else None,
+        "mode_set_by": _mode_set_by(layer, name(predicate.node) if predicate else None),
         "update_ops": [name(n) for n in layer.update_ops],
         "training_steps": [name(n) for n in layer.training_steps],
         "updating_steps": [name(n) for n in layer.updating_steps],
@@ -504,6 +505,18 @@ def describe(graph, layer: BNLayer) -> dict[str, Any]:
         "momentum": layer.momentum,
         **warmup(layer.momentum, graph.graph.get("checkpoint_step")),
     }
+
+
+def _mode_set_by(layer: BNLayer, predicate: str | None) -> str:
+    """What decides the layer's mode, in words for messages."""
+    if layer.predicate is None:
+        flag = "True" if layer.mode == "training" else "False"
+        return f"training={flag}, a constant when the graph was built"
+    value = layer.predicate.value
+    if isinstance(value, bool):
+        value = "true" if value else "false"
+    shown = "" if value is None else f" = {value}"
+    return f"{layer.predicate.source.replace('_', ' ')} '{predicate}'{shown}"
 
 
 def _parameters(graph, layer: BNLayer) -> str:

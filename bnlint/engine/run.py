@@ -8,8 +8,12 @@ from .rules import Rule
 from .subjects import KINDS
 
 
-def run_rules(rules: list[Rule], graph, facts) -> list[Finding]:
-    """The findings of ``rules`` whose subjects belong to this graph's front end."""
+def run_rules(rules: list[Rule], graph, facts, locate=None) -> list[Finding]:
+    """The findings of ``rules`` whose subjects belong to this graph's front end.
+
+    ``locate``, when given, maps a subject's origin ops to the ``(file, line)`` of the Python
+    code that created them (see :mod:`bnlint.sources.debug_info`).
+    """
     context = context_for(graph, facts)
     findings = []
     for rule in rules:
@@ -18,7 +22,7 @@ def run_rules(rules: list[Rule], graph, facts) -> list[Finding]:
             continue
         matched = [s for s in kind.all_subjects(context) if rule.matcher.test(context, s)]
         for subject, related in _grouped(rule, kind, context, matched):
-            findings.append(_finding(rule, kind, context, subject, related))
+            findings.append(_finding(rule, kind, context, subject, related, locate))
     return findings
 
 
@@ -35,8 +39,9 @@ def _grouped(rule: Rule, kind, context, matched):
             for members in groups.values()]
 
 
-def _finding(rule: Rule, kind, context, subject, related: list[str]) -> Finding:
+def _finding(rule: Rule, kind, context, subject, related: list[str], locate) -> Finding:
     args = {key: kind.fact(context, subject, key) for key in kind.facts}
+    created = locate(kind.origins(context, subject)) if locate else None
     anchor = context.node(kind.anchor(context, subject))
     message = rule.render(rule.message, args)
     if related:
@@ -46,4 +51,5 @@ def _finding(rule: Rule, kind, context, subject, related: list[str]) -> Finding:
         rule=rule.code, name=rule.name, severity=rule.severity, path=meta["path"],
         graph=meta.get("label"), node=kind.display(context, subject), line=anchor.get("line"),
         message=message, fix=rule.render(rule.fix, args), related=tuple(related), args=args,
+        source_file=created[0] if created else None, source_line=created[1] if created else None,
     )

@@ -40,6 +40,8 @@ class SubjectKind:
     anchor: Callable[[Context, Any], int]
     # Boolean facts with a precomputed set of the subjects for which they hold.
     indexes: dict[str, Callable[[Context], set]] = field(default_factory=dict)
+    # The ops whose creation in Python a finding reports (first known wins); none for Keras.
+    origins: Callable[[Context, Any], Iterable[int]] = lambda context, subject: ()
 
     def fact(self, context: Context, subject, key: str):
         return self.facts[key][0](context, subject)
@@ -107,6 +109,7 @@ OP = SubjectKind(
     all_subjects=lambda context: context.nodes,
     display=lambda context, node: context.node(node)["name"],
     anchor=lambda context, node: node,
+    origins=lambda context, node: (node,),
     indexes={
         "training_step": lambda context: context.steps,
         "optimizer_apply": lambda context: context.applies,
@@ -130,6 +133,7 @@ _LAYER_FACT_DOCS = {
     "predicate_source": ("placeholder, placeholder_with_default, keras_learning_phase, "
                          "constant, variable, function_argument or computed"),
     "predicate_value": "the predicate's constant value or placeholder default",
+    "mode_set_by": "what decides the mode, in words (a constant training=, or the predicate)",
     "update_ops": "the ops that assign its moving statistics",
     "training_steps": "the training steps that run (backpropagate through) the layer",
     "updating_steps": "the training steps that run its moving-average updates",
@@ -146,6 +150,15 @@ _LAYER_FACT_DOCS = {
     "initial_percent": "initial_weight as a whole percentage",
     "steps_needed": "training steps until the initial values weigh less than 1%",
 }
+
+def _layer_origins(layer) -> tuple[int, ...]:
+    """Its normalizing ops, then its first node, then its variables: ``export_meta_graph``
+    keeps ten frames of each stack, which for ops made deep inside Keras never reach the user's
+    code, while a variable's stack does. A layer sharing its variables with another call gives
+    them no say: they were made by that other call."""
+    variables = () if layer.shares_variables_with else tuple(layer.variables)
+    return (*layer.compute_ops, layer.anchor, *variables)
+
 
 BN_LAYER = SubjectKind(
     name="bn_layer",
@@ -178,6 +191,7 @@ BN_LAYER = SubjectKind(
     all_subjects=lambda context: context.facts.layers,
     display=lambda context, layer: layer.name,
     anchor=lambda context, layer: layer.anchor,
+    origins=lambda context, layer: _layer_origins(layer),
 )
 
 _KERAS_FACT_DOCS = {

@@ -483,3 +483,24 @@ class _Builder:
 def build_graph(source: GraphInput) -> nx.DiGraph:
     """The DAG of ``source``; see the module docstring for what nodes and edges carry."""
     return _Builder(source).build()
+
+
+def op_origin(graph: nx.DiGraph, node: int) -> tuple[str, str]:
+    """``(function, name)`` of the op ``node`` copies, as the file names it: the library
+    function it belongs to (``""`` for the graph's own ops) and its name inside it.
+
+    Inlined copies are named ``<call>/<branch>/<name>``; one body shared by recursive or
+    deep calls is named ``<function>/<name>``.
+    """
+    data = graph._node[node]
+    function = data.get("function")
+    if function is None:
+        return "", data["name"]
+    site = data.get("call_site")
+    if site is None:
+        prefix = function
+    else:
+        prefix = graph._node[site]["name"]
+        if data.get("branch"):
+            prefix += "/" + data["branch"]
+    return function, data["name"][len(prefix) + 1:]

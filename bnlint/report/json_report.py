@@ -6,14 +6,17 @@ from __future__ import annotations
 import json
 
 from .. import __version__
+from .context import Report
 
 
-def render_json(result, verbose: bool = False) -> tuple[str, str]:
+def render_json(report: Report) -> tuple[str, str]:
+    result = report.result
     document = {
         "version": __version__,
         "findings": [finding.to_dict() for finding in result.findings],
         "errors": [error.to_dict() for error in result.errors],
         "skipped": [item.to_dict() for item in result.skipped],
         "notes": [note.to_dict() for note in result.notes],
+        "baseline_suppressed": report.suppressed,
     }
     return json.dumps(document, indent=2) + "\n", ""

@@ -1,16 +1,20 @@
 """``path:line:col: CODE message``, the form ruff, compilers and editors' problem matchers use.
 
-Binary graphs have no lines; their findings point at line 1, column 1.
+Binary graphs have no lines; their findings point at line 1, column 1. When the Python line that
+created the op is known, the message ends with ``[created at FILE:LINE]``.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 
+from .context import Report
+
 
 def finding_line(finding) -> str:
     graph = f"[{finding.graph}] " if finding.graph else ""
-    return f"{finding.path}:{finding.line or 1}:1: {finding.rule} {graph}{finding.message}"
+    created = f" [created at {finding.created_at}]" if finding.created_at else ""
+    return f"{finding.path}:{finding.line or 1}:1: {finding.rule} {graph}{finding.message}{created}"
 
 
 def error_line(error) -> str:
@@ -20,19 +24,33 @@ def error_line(error) -> str:
     return f"{where}: error: {error.message}"
 
 
-def render_text(result, verbose: bool = False) -> tuple[str, str]:
+def statistics_lines(findings) -> list[str]:
+    """Like ``ruff --statistics``: how many findings of each rule, most first."""
+    counts = Counter((finding.rule, finding.name) for finding in findings)
+    width = max((len(str(count)) for count in counts.values()), default=1)
+    return [f"{count:>{width}}  {rule}  {name}"
+            for (rule, name), count in sorted(counts.items(), key=lambda item: (-item[1], item[0]))]
+
+
+def render_text(report: Report) -> tuple[str, str]:
     """(stdout, stderr) texts."""
-    out = [finding_line(finding) for finding in result.findings]
+    result = report.result
+    if report.statistics:
+        out = statistics_lines(result.findings)
+    else:
+        out = [finding_line(finding) for finding in result.findings]
     counts = Counter(finding.severity for finding in result.findings)
     files = len(result.linted)
+    held = (f" ({_count(report.suppressed, 'finding')} in the baseline not shown)"
+            if report.suppressed else "")
     if result.findings:
         detail = ", ".join(_count(counts[s], s) for s in ("error", "warning", "info") if counts[s])
         out.append(f"Found {_count(len(result.findings), 'finding')} ({detail}) "
-                   f"in {_count(files, 'file')}.")
+                   f"in {_count(files, 'file')}.{held}")
     elif files:
-        out.append(f"All checks passed ({_count(files, 'file')}).")
+        out.append(f"All checks passed ({_count(files, 'file')}).{held}")
     err = [f"bnlint: {error_line(error)}" for error in result.errors]
-    if verbose:
+    if report.verbose:
         err.extend(f"bnlint: skipped {item.path}: {item.reason}" for item in result.skipped)
         err.extend(f"bnlint: note: {note.path}:{note.line or 1}: '{note.node}': {note.message}"
                    for note in result.notes)

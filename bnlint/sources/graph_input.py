@@ -27,6 +27,7 @@ class GraphInput:
     op_outputs: dict[str, list[str]] = field(default_factory=dict)
     tensorflow_version: str | None = None
     checkpoint_step: int | None = None  # N of a model.ckpt-N.meta: training steps taken
+    debug: Any = None  # a DebugInfo (bnlint.sources.debug_info): where in Python ops were made
 
     @property
     def display(self) -> str:

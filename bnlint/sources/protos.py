@@ -14,16 +14,23 @@ from __future__ import annotations
 import functools
 
 from google.protobuf.message import DecodeError
-from tensorboard.compat.proto import graph_pb2, meta_graph_pb2, types_pb2, variable_pb2
+from tensorboard.compat.proto import (
+    graph_debug_info_pb2,
+    graph_pb2,
+    meta_graph_pb2,
+    types_pb2,
+    variable_pb2,
+)
 
 GraphDef = graph_pb2.GraphDef
+GraphDebugInfo = graph_debug_info_pb2.GraphDebugInfo
 MetaGraphDef = meta_graph_pb2.MetaGraphDef
 VariableDef = variable_pb2.VariableDef
 DataType = types_pb2.DataType
 
 __all__ = [
-    "DataType", "DecodeError", "GraphDef", "MetaGraphDef", "VariableDef", "saved_metadata_class",
-    "saved_model_class", "text_format",
+    "DataType", "DecodeError", "GraphDebugInfo", "GraphDef", "MetaGraphDef", "VariableDef",
+    "saved_metadata_class", "saved_model_class", "text_format",
 ]
 
 

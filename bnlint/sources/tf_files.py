@@ -8,6 +8,7 @@ import re
 
 from ..errors import InputError
 from . import protos
+from .debug_info import DebugInfo, companion_path, traces_from_message
 from .graph_input import GraphInput
 from .sniff import GRAPH_DEF, META_GRAPH_DEF, SAVED_MODEL, WireError, sniff, top_level_fields
 from .text_lines import GraphLines, graph_lines
@@ -43,8 +44,12 @@ def load_tf_bytes(data: bytes, display: str, path: str) -> list[GraphInput]:
     else:
         inputs = _load_binary(data, sniffed.messages, display)
     step = _CHECKPOINT_STEP.search(os.path.basename(path))
+    companion = companion_path(path) if path else None
+    beside = DebugInfo(companion) if companion else None  # one file for every graph in it
     for source in inputs:
         source.checkpoint_step = int(step.group(1)) if step else None
+        if source.debug is None:
+            source.debug = beside
     return inputs
 
 
@@ -139,10 +144,12 @@ def _graph_input(display, kind, encoding, graph_def, label, lines: GraphLines | 
         for function, node_lines in zip(graph_def.library.function, lines.functions,
                                         strict=False):
             function_lines[function.signature.name] = node_lines
+    embedded = (DebugInfo(traces=traces_from_message(graph_def.debug_info))
+                if graph_def.HasField("debug_info") else None)
     return GraphInput(
         path=display, kind=kind, encoding=encoding, graph_def=graph_def, label=label,
         node_lines=lines.nodes if lines is not None else None,
-        function_lines=function_lines, **extra,
+        function_lines=function_lines, debug=embedded, **extra,
     )
 
 

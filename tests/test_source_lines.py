@@ -1,0 +1,151 @@
+"""Findings name the Python line that created the offending op.
+
+From GraphDebugInfo written by TensorFlow beside a ``.meta`` (``export_meta_graph(...,
+save_debug_info=True)``) or inside a SavedModel (``SaveOptions(save_debug_info=True)``), and from
+``Operation.traceback`` of a ``tf.Graph`` built right here.
+"""
+
+import json
+import os
+import shutil
+
+import pytest
+
+from conftest import FIXTURES, MODES, TF_FIXTURES, lint, run_cli, tf_fixture
+
+BLOCKS = os.path.join(FIXTURES, "tfgen", "blocks.py")
+SOURCE_LINES = os.path.join(FIXTURES, "tfgen", "source_lines.py")
+
+
+def line_of(path: str, text: str) -> int:
+    """The 1-based line of the only line of ``path`` containing ``text``."""
+    lines = [number for number, line in enumerate(open(path), 1) if text in line]
+    assert len(lines) == 1, (path, text, lines)
+    return lines[0]
+
+
+BN_CALL = line_of(BLOCKS, "tf.compat.v1.layers.batch_normalization(")
+SERVING_CALL = line_of(SOURCE_LINES, "# the serving call")
+
+
+def findings(path, *args):
+    result = run_cli(path, "--format", "json", *args)
+    document = json.loads(result.out)
+    return document["findings"], document["errors"]
+
+
+def created_at(finding):
+    return finding["source_file"].replace(os.sep, "/"), finding["source_line"]
+
+
+def assert_made_in(finding, path, line):
+    source_file, source_line = created_at(finding)
+    relative = os.path.relpath(path, os.path.dirname(FIXTURES)).replace(os.sep, "/")
+    assert source_file.endswith(relative), source_file
+    assert source_line == line
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("name", ["debug_info_missing_deps.meta",
+                                  "debug_info_missing_deps.metagraph.pbtxt"])
+def test_meta_graph_with_debug_file_names_the_bn_call(mode, name):
+    found, errors = findings(tf_fixture(mode, name))
+    assert errors == []
+    assert sorted((f["rule"], f["node"]) for f in found) == [("BN101", "block1/bn"),
+                                                             ("BN101", "block2/bn")]
+    for finding in found:
+        assert_made_in(finding, BLOCKS, BN_CALL)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_clean_twin_with_debug_file(mode):
+    for name in ("debug_info_update_deps.meta", "debug_info_update_deps.metagraph.pbtxt"):
+        assert lint(tf_fixture(mode, name)) == set()
+
+
+def test_savedmodel_debug_info_names_the_serving_call():
+    found, errors = findings(os.path.join(TF_FIXTURES, "tf2", "serving_training_true_savedmodel"))
+    assert errors == []
+    assert [(f["rule"], f["node"], f["graph"]) for f in found] == [
+        ("BN104", "classifier/bn", "serve")]
+    assert_made_in(found[0], SOURCE_LINES, SERVING_CALL)
+
+
+def test_savedmodel_clean_twin():
+    assert lint(os.path.join(TF_FIXTURES, "tf2", "serving_training_false_savedmodel")) == set()
+
+
+def test_without_debug_info_there_is_no_source_line(fixture_copy):
+    """The same graph without its .debug file: findings, but no source lines."""
+    found, _ = findings(fixture_copy("v1", "debug_info_missing_deps.meta"))
+    assert [f["rule"] for f in found] == ["BN101", "BN101"]
+    assert all(f["source_file"] is None and f["source_line"] is None for f in found)
+
+
+def test_debug_file_named_like_the_export_meta_graph_docstring(tmp_path):
+    """``<name>_debug<ext>`` (what export_meta_graph's docstring promises) is read too."""
+    shutil.copy(tf_fixture("v2", "debug_info_missing_deps.meta"), tmp_path / "model.meta")
+    shutil.copy(tf_fixture("v2", "debug_info_missing_deps.debug"), tmp_path / "model_debug.meta")
+    found, errors = findings(tmp_path / "model.meta")
+    assert errors == []
+    assert [created_at(f)[1] for f in found] == [BN_CALL, BN_CALL]
+
+
+def test_unreadable_debug_file_is_an_error_but_the_graph_is_linted(tmp_path):
+    shutil.copy(tf_fixture("v1", "debug_info_missing_deps.meta"), tmp_path / "model.meta")
+    (tmp_path / "model.debug").write_bytes(b"\x0a\xff\xff\xff\xff\x0f garbage")
+    result = run_cli(tmp_path / "model.meta")
+    assert result.code == 2
+    assert f"{tmp_path / 'model.debug'}: error: not a GraphDebugInfo" in result.err
+    assert result.out.count(" BN101 ") == 2
+    assert "[created at" not in result.out
+
+
+def test_directory_walk_skips_debug_files(tmp_path):
+    for name in ("debug_info_missing_deps.meta", "debug_info_missing_deps.debug"):
+        shutil.copy(tf_fixture("v1", name), tmp_path / name)
+    document = json.loads(run_cli(tmp_path, "--format", "json").out)
+    assert [os.path.basename(f["path"]) for f in document["findings"]] == [
+        "debug_info_missing_deps.meta"] * 2
+    assert document["errors"] == []
+
+
+def test_every_output_format_carries_the_source_line():
+    path = tf_fixture("v1", "debug_info_missing_deps.meta")
+    where = f"fixtures/tfgen/blocks.py:{BN_CALL}"
+    text = run_cli(path).out
+    assert text.count(where + "]") == 2, text
+    github = run_cli(path, "--format", "github").out
+    assert github.count(where + "]") == 2
+    junit = run_cli(path, "--format", "junit").out
+    assert junit.count(where) == 2
+    sarif = json.loads(run_cli(path, "--format", "sarif").out)
+    related = [result["relatedLocations"][0]["physicalLocation"]
+               for result in sarif["runs"][0]["results"]]
+    assert [location["region"]["startLine"] for location in related] == [BN_CALL, BN_CALL]
+    assert all(location["artifactLocation"]["uri"].endswith("fixtures/tfgen/blocks.py")
+               for location in related)
+
+
+def test_paths_recorded_on_another_machine_map_into_this_checkout(tmp_path, monkeypatch):
+    from bnlint.sources.debug_info import resolve_source_file
+
+    (tmp_path / "nets").mkdir()
+    (tmp_path / "nets" / "resnet.py").write_text("# a model\n")
+    monkeypatch.chdir(tmp_path)
+    assert resolve_source_file("/home/ada/project/nets/resnet.py") == os.path.join(
+        "nets", "resnet.py")
+    assert resolve_source_file("/home/ada/project/nets/vgg.py") == "/home/ada/project/nets/vgg.py"
+    here = str(tmp_path / "nets" / "resnet.py")
+    assert resolve_source_file(here) == here
+
+
+def test_library_frames_are_not_the_users():
+    from bnlint.sources.debug_info import user_frame
+
+    stack = [("/home/ada/train.py", 10), ("/home/ada/model.py", 42),
+             ("/opt/venv/lib/python3.11/site-packages/tf_keras/src/engine/base_layer.py", 1155),
+             ("/usr/lib/python3.11/contextlib.py", 144),
+             ("/usr/lib/python3/dist-packages/tensorflow/python/ops/nn_impl.py", 1)]
+    assert user_frame(stack) == ("/home/ada/model.py", 42)
+    assert user_frame(stack[2:]) is None
