@@ -28,7 +28,8 @@ def _tree(root):
 def _findings(root):
     document = json.loads(run_cli(root, "--format", "json").out)
     assert document["errors"] == []
-    return sorted((os.path.relpath(f["path"], root), f["rule"], f["node"], f["line"] or 0)
+    return sorted((os.path.relpath(f["path"], root), f["rule"], f["node"], f["line"] or 0,
+                   os.path.basename(f["source_file"] or ""), f["source_line"] or 0)
                   for f in document["findings"])
 
 
