@@ -18,7 +18,7 @@ import sys
 
 from .errors import BnlintError, InputError
 from .findings import Finding
-from .lint import default_policy, lint_graph_input, lint_paths
+from .lint import default_policy, lint_paths, lint_sources
 from .policy import Options
 from .sources.debug_info import DebugInfo, SourceTraces
 from .sources.graph_input import GraphInput
@@ -37,21 +37,21 @@ class LintFailed(BnlintError):
         self.errors = errors
 
 
-def _options(select=None, ignore=(), extend_select=(), rules=(), config=None,
+def _options(select=None, ignore=(), extend_select=(), extend_ignore=(), rules=(), config=None,
              isolated=False) -> Options:
     return Options(select=list(select) if select is not None else None, ignore=list(ignore),
-                   extend_select=list(extend_select), rules=list(rules), config=config,
-                   isolated=isolated)
+                   extend_select=list(extend_select), extend_ignore=list(extend_ignore),
+                   rules=list(rules), config=config, isolated=isolated)
 
 
 def lint_path(path, **options) -> list[Finding]:
     """The findings for a graph or model file, or every one in a directory.
 
-    ``options``: ``select``, ``ignore``, ``extend_select`` (lists of codes, prefixes or names),
-    ``rules`` (more rule directories), ``config`` (a configuration file) and ``isolated``
-    (ignore configuration files); as on the command line, the closest ``.bnlint.yaml`` or
-    ``[tool.bnlint]`` applies otherwise. Raises :class:`LintFailed` when an input cannot be
-    read.
+    ``options``: ``select``, ``ignore``, ``extend_select``, ``extend_ignore`` (lists of codes,
+    prefixes, rule names or ALL), ``rules`` (more rule directories), ``config`` (a configuration
+    file) and ``isolated`` (ignore configuration files); as on the command line, the closest
+    ``.bnlint.yaml`` or ``[tool.bnlint]`` applies otherwise. Raises :class:`LintFailed` when an
+    input cannot be read.
     """
     result = lint_paths([str(path)], default_policy(_options(**options)))
     if result.errors:
@@ -66,16 +66,10 @@ def lint_graph(graph, **options) -> list[Finding]:
     Takes the options of :func:`lint_path`; configuration files are looked for from the
     current directory. Findings for a live graph name where each op was created in Python.
     """
-    source = _graph_input(graph)
+    sources = _graph_input(graph)
     policy = default_policy(_options(**options))
-    path = "."
-    findings = []
-    for item in source:
-        found, _ = lint_graph_input(item, policy.rules_for(path))
-        findings.extend(kept for finding in found
-                        if (kept := policy.keep(finding, path)) is not None)
-    findings.sort(key=Finding.sort_key)
-    return findings
+    findings, _ = lint_sources(sources, policy.rules_for("."), policy, ".")
+    return sorted(findings, key=Finding.sort_key)
 
 
 def assert_clean(graph, **options) -> None:

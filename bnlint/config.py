@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from .errors import BnlintError
 from .findings import SEVERITIES
 from .selectors import matches, specificity
+from .yaml_files import read_mapping
 
 CONFIG_FILES = (".bnlint.yaml", "pyproject.toml")
 KEYS = ("select", "ignore", "extend-select", "extend-ignore", "severity", "per-file-ignores",
@@ -97,25 +98,6 @@ def _glob(pattern: str, path: str) -> bool:
     return re.fullmatch(regex, path) is not None
 
 
-def _read_yaml(path: str) -> dict | None:
-    import yaml
-
-    try:
-        with open(path, encoding="utf-8") as handle:
-            data = yaml.safe_load(handle)
-    except OSError as exc:
-        raise ConfigError(path, None, f"cannot read: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        raise ConfigError(path, None, f"invalid YAML{where}") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ConfigError(path, None, "must be a mapping")
-    return data
-
-
 def _read_pyproject(path: str) -> dict | None:
     try:
         import tomllib
@@ -144,7 +126,7 @@ def load_config(path: str) -> Config | None:
         if data is None:
             return None
         return _validate(path, data, "tool.bnlint.")
-    return _validate(path, _read_yaml(path) or {}, "")
+    return _validate(path, read_mapping(path, ConfigError, empty={}), "")
 
 
 def _validate(path: str, data: dict, prefix: str) -> Config:

@@ -104,6 +104,19 @@ def _locator(graph, debug):
     return locate
 
 
+def lint_sources(sources, rules: list[Rule], policy: Policy,
+                 path: str) -> tuple[list[Finding], list[Note]]:
+    """The findings for the graphs and models read from ``path`` that its configuration keeps
+    (with its severities), and the notes."""
+    findings, notes = [], []
+    for source in sources:
+        found, noted = lint_graph_input(source, rules)
+        findings.extend(kept for finding in found
+                        if (kept := policy.keep(finding, path)) is not None)
+        notes.extend(noted)
+    return findings, notes
+
+
 def lint_paths(paths: list[str], policy: Policy | None = None) -> LintResult:
     """Lint files and directories; each file with the rules and overrides ``policy`` gives it
     (by default: every built-in rule and the file's closest configuration)."""
@@ -121,11 +134,9 @@ def lint_paths(paths: list[str], policy: Policy | None = None) -> LintResult:
             result.errors.append(exc)
             continue
         try:
-            for source in sources:
-                findings, notes = lint_graph_input(source, rules)
-                result.findings.extend(kept for finding in findings
-                                       if (kept := policy.keep(finding, path)) is not None)
-                result.notes.extend(notes)
+            findings, notes = lint_sources(sources, rules, policy, path)
+            result.findings.extend(findings)
+            result.notes.extend(notes)
             result.errors.extend(_debug_info_errors(sources))
         except (RecursionError, MemoryError) as exc:
             result.errors.append(InputError(

@@ -13,10 +13,9 @@ import string
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
 from ..errors import RuleError
 from ..findings import SEVERITIES
+from ..yaml_files import read_mapping
 from .language import Compiler, Matcher
 from .subjects import KINDS
 
@@ -69,19 +68,7 @@ def rule_files(directory: str) -> list[str]:
 
 
 def _read(path: str) -> dict:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            data = yaml.safe_load(handle)
-    except OSError as exc:
-        raise RuleError(path, None, f"cannot read: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise RuleError(path, None, f"invalid YAML{where}: {problem}") from None
-    if not isinstance(data, dict):
-        raise RuleError(path, None, "a rule file must be a mapping")
-    return data
+    return read_mapping(path, RuleError, "a rule file must be a mapping")
 
 
 def load_rules(directories: list[str]) -> list[Rule]:
