@@ -8,6 +8,7 @@ import sys
 
 from . import __version__
 from .errors import BnlintError
+from .report import FORMATS
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
@@ -45,7 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("paths", nargs="*", metavar="PATH",
                         help="graph or model files, or directories to walk")
     output = parser.add_argument_group("output")
-    output.add_argument("--format", choices=("text", "json", "sarif", "github", "junit"),
+    output.add_argument("--format", choices=FORMATS,
                         default="text", help="output format (default: text)")
     output.add_argument("-o", "--output-file", metavar="FILE",
                         help="write the report to FILE instead of standard output")
@@ -158,7 +159,7 @@ def _run(parser, args) -> int:
         parser.error("no paths given (try: bnlint path/to/graph.pb)")
     from .baseline import load_baseline, write_baseline
     from .lint import lint_paths
-    from .report import RENDERERS, Report
+    from .report import Report, render
 
     try:
         result = lint_paths(args.paths, policy)
@@ -180,7 +181,7 @@ def _run(parser, args) -> int:
         ran.update((rule.code, rule) for rule in rules)
     report = Report(result=result, rules=list(ran.values()), verbose=args.verbose,
                     statistics=args.statistics, suppressed=suppressed, root=os.getcwd())
-    out, err = RENDERERS[args.format](report)
+    out, err = render(args.format, report)
     if args.output_file:
         try:
             with open(args.output_file, "w", encoding="utf-8") as handle:

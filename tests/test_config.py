@@ -130,6 +130,8 @@ def test_extra_rule_directories_are_relative_to_the_configuration(project):
     (".bnlint.yaml", "severity: {BN999: error}\n", "severity: unknown rule selector 'BN999'"),
     (".bnlint.yaml", "node-ignores: [{rule: BN101}]\n", ".bnlint.yaml: node-ignores: must be"),
     (".bnlint.yaml", "fail-on: [error\n", ".bnlint.yaml: invalid YAML at line 2"),
+    (".bnlint.yaml", "select: !!python/object/apply:os.system ['echo pwned']\n",
+     ".bnlint.yaml: invalid YAML at line 1: could not determine a constructor"),
     ("pyproject.toml", "[tool.bnlint\n", "pyproject.toml: invalid TOML"),
     ("pyproject.toml", '[tool.bnlint]\nfail-on = "fatal"\n',
      "pyproject.toml: tool.bnlint.fail-on: must be one of: error, warning, info"),

@@ -1,4 +1,4 @@
-"""Rule files: load with ``yaml.safe_load``, validate, and compile.
+"""Rule files: load safely (``bnlint.yaml_files``), validate, and compile.
 
 One rule per file (``rules/BN101-missing-update-dependency.yaml``); a file with only a
 ``utils`` mapping adds named predicates that every rule may use with ``matches``.

@@ -1,15 +1,23 @@
-"""Reporters: a LintResult as text, JSON, SARIF, GitHub annotations or JUnit XML."""
+"""Reporters: a LintResult as text, JSON, SARIF, GitHub annotations or JUnit XML.
+
+Each format's module is imported when it is used (SARIF's hashing and JUnit's XML would
+otherwise add to every run's start-up).
+"""
 
 from __future__ import annotations
 
+import importlib
+
 from .context import Report
-from .github import render_github
-from .json_report import render_json
-from .junit import render_junit
-from .sarif import render_sarif
-from .text import render_text
 
-RENDERERS = {"text": render_text, "json": render_json, "sarif": render_sarif,
-             "github": render_github, "junit": render_junit}
+FORMATS = {"text": "text", "json": "json_report", "sarif": "sarif", "github": "github",
+           "junit": "junit"}
 
-__all__ = ["RENDERERS", "Report"]
+
+def render(fmt: str, report: Report) -> tuple[str, str]:
+    """``(stdout, stderr)`` texts of ``report`` in format ``fmt`` (one of FORMATS)."""
+    module = importlib.import_module(f".{FORMATS[fmt]}", __name__)
+    return getattr(module, f"render_{fmt}")(report)
+
+
+__all__ = ["FORMATS", "Report", "render"]
