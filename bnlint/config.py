@@ -172,13 +172,14 @@ class ConfigFinder:
     def __init__(self, explicit: str | None = None, isolated: bool = False):
         self.explicit = (load_config(explicit) or Config(path=explicit)) if explicit else None
         self.isolated = isolated
+        self._none = Config()  # what a file with no configuration gets
         self._by_directory: dict[str, Config] = {}
 
     def for_path(self, path: str) -> Config:
         if self.explicit is not None:
             return self.explicit
         if self.isolated:
-            return Config()
+            return self._none
         directory = os.path.abspath(path if os.path.isdir(path) else os.path.dirname(path) or ".")
         return self._lookup(directory)
 
@@ -194,6 +195,6 @@ class ConfigFinder:
                     break
         if found is None:
             parent = os.path.dirname(directory)
-            found = Config() if parent == directory else self._lookup(parent)
+            found = self._none if parent == directory else self._lookup(parent)
         self._by_directory[directory] = found
         return found

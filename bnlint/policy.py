@@ -64,8 +64,7 @@ class Policy:
         self.builtin_dir = builtin_dir
         self.options = options or Options()
         self.finder = ConfigFinder(self.options.config, self.options.isolated)
-        self._rules: dict[int, list[Rule]] = {}
-        self._configs: dict[int, Config] = {}
+        self._rules: dict[int, list[Rule]] = {}  # by id() of a Config the finder keeps alive
 
     def config_for(self, path: str) -> Config:
         return self.finder.for_path(path)
@@ -74,7 +73,6 @@ class Policy:
         config = self.config_for(path)
         key = id(config)
         if key not in self._rules:
-            self._configs[key] = config
             self._rules[key] = self._select(config)
         return self._rules[key]
 

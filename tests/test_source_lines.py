@@ -149,3 +149,30 @@ def test_library_frames_are_not_the_users():
              ("/usr/lib/python3/dist-packages/tensorflow/python/ops/nn_impl.py", 1)]
     assert user_frame(stack) == ("/home/ada/model.py", 42)
     assert user_frame(stack[2:]) is None
+
+
+def test_both_graph_debug_info_layouts():
+    """TF before 2.13 wrote ``traces`` (name or name@function -> frames); since then frames and
+    stacks are stored once by id. Messages built here with the protos bnlint reads."""
+    from tensorboard.compat.proto.graph_debug_info_pb2 import GraphDebugInfo
+
+    from bnlint.sources.debug_info import traces_from_message
+
+    library = "/venv/lib/python3.11/site-packages/tensorflow/python/ops/nn_impl.py"
+    old = GraphDebugInfo(files=["/home/ada/model.py", library])
+    old.traces["bn/FusedBatchNormV3"].file_line_cols.add(file_index=0, line=12)
+    old.traces["bn/FusedBatchNormV3"].file_line_cols.add(file_index=1, line=900)
+    old.traces["bn/mul@cond_true_7"].file_line_cols.add(file_index=0, line=14)
+    new = GraphDebugInfo(files=["/home/ada/model.py", library])
+    new.frames_by_id[1].file_index, new.frames_by_id[1].line = 0, 12
+    new.frames_by_id[2].file_index, new.frames_by_id[2].line = 1, 900
+    new.frames_by_id[3].file_index, new.frames_by_id[3].line = 0, 14
+    new.traces_by_id[10].frame_id.extend([1, 2])
+    new.traces_by_id[11].frame_id.extend([3])
+    new.name_to_trace_id["bn/FusedBatchNormV3@"] = 10
+    new.name_to_trace_id["bn/mul@cond_true_7"] = 11
+    for message in (old, new):
+        traces = traces_from_message(message)
+        assert traces.creation_site("", "bn/FusedBatchNormV3") == ("/home/ada/model.py", 12)
+        assert traces.creation_site("cond_true_7", "bn/mul") == ("/home/ada/model.py", 14)
+        assert traces.creation_site("", "bn/mul") is None

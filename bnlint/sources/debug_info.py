@@ -21,6 +21,7 @@ import re
 
 from ..errors import InputError
 from . import protos
+from .discover import SAVED_MODEL_FILES
 
 SAVED_MODEL_DEBUG_INFO = os.path.join("debug", "saved_model_debug_info.pb")
 _STANDARD_LIBRARY = re.compile(r"[\\/]lib[\\/]python\d+(?:\.\d+)?[\\/]", re.IGNORECASE)
@@ -69,9 +70,6 @@ class SourceTraces:
         self._stacks = stacks
         self._sites: dict = {}
 
-    def __len__(self) -> int:
-        return len(self._stacks)
-
     def creation_site(self, function: str, name: str) -> Frame | None:
         """The user's line that created op ``name`` of ``function`` (None when unknown)."""
         key = (function or "", name)
@@ -113,7 +111,7 @@ def _split(key: str) -> tuple[str, str]:
 def companion_path(path: str) -> str | None:
     """The GraphDebugInfo file TensorFlow writes for the graph file at ``path``, if present."""
     directory, base = os.path.split(path)
-    if base in ("saved_model.pb", "saved_model.pbtxt"):
+    if base in SAVED_MODEL_FILES:
         candidates = [os.path.join(directory, SAVED_MODEL_DEBUG_INFO)]
     else:
         stem, extension = os.path.splitext(path)
