@@ -13,6 +13,7 @@ import json
 import os
 
 from .errors import BnlintError
+from .paths import relative_posix
 
 VERSION = 1
 
@@ -27,8 +28,7 @@ class BaselineError(BnlintError):
 
 
 def _key(finding, root: str) -> tuple:
-    path = os.path.relpath(os.path.abspath(finding.path), root).replace(os.sep, "/")
-    return finding.rule, path, finding.graph, finding.node
+    return finding.rule, relative_posix(finding.path, root), finding.graph, finding.node
 
 
 class Baseline:

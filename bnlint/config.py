@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 from .errors import BnlintError
 from .findings import SEVERITIES
+from .paths import relative_posix
 from .selectors import matches, specificity
 from .yaml_files import read_mapping
 
@@ -66,7 +67,7 @@ class Config:
 
     def relative(self, path: str) -> str:
         """``path`` relative to the configuration's directory, with ``/`` separators."""
-        return os.path.relpath(os.path.abspath(path), self.root).replace(os.sep, "/")
+        return relative_posix(path, self.root)
 
     def ignored(self, finding, path: str) -> bool:
         """True when ``per-file-ignores`` or ``node-ignores`` drop the finding in ``path``."""

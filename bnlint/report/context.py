@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from ..paths import relative_posix
+
 SARIF_LEVELS = {"error": "error", "warning": "warning", "info": "note"}
 
 
@@ -18,7 +20,8 @@ class Report:
     root: str = "."  # paths in machine-readable output are relative to it
 
     def relative(self, path: str) -> str:
-        relative = os.path.relpath(os.path.abspath(path), os.path.abspath(self.root))
+        """``path`` relative to ``root``, or absolute when it lies outside it."""
+        relative = relative_posix(path, self.root)
         if relative.startswith(".."):
-            relative = os.path.abspath(path)
-        return relative.replace(os.sep, "/")
+            return os.path.abspath(path).replace(os.sep, "/")
+        return relative
