@@ -17,8 +17,8 @@ DESCRIPTION = """\
 Static linter for batch-normalization bugs in TensorFlow graphs and Keras models.
 
 Reads GraphDefs (.pb, .pbtxt), MetaGraphs (.meta), SavedModel directories, Estimator
-model_dirs and Keras files (.json, .h5, .keras) without running or importing TensorFlow or
-Keras, and reports BN layers whose moving statistics are never updated, whose training flag
+model_dirs and Keras models (JSON configs, HDF5 files, Keras v3 archives) without running or
+importing TensorFlow or Keras, and reports BN layers whose moving statistics are never updated, whose training flag
 is a constant, whose axis is not the channel axis, and more.
 """
 
