@@ -18,8 +18,8 @@ Static linter for batch-normalization bugs in TensorFlow graphs and Keras models
 
 Reads GraphDefs (.pb, .pbtxt), MetaGraphs (.meta), SavedModel directories, Estimator
 model_dirs and Keras models (JSON configs, HDF5 files, Keras v3 archives) without running or
-importing TensorFlow or Keras, and reports BN layers whose moving statistics are never updated, whose training flag
-is a constant, whose axis is not the channel axis, and more.
+importing TensorFlow or Keras, and reports BN layers whose moving statistics are never updated,
+whose training flag is a constant, whose axis is not the channel axis, and more.
 """
 
 EPILOG = """\
@@ -167,7 +167,10 @@ def _run(parser, args) -> int:
         parser.error(str(exc))
     if args.write_baseline:
         count = write_baseline(args.write_baseline, result.findings)
-        _write(sys.stderr, f"bnlint: wrote {count} findings to {args.write_baseline}\n")
+        from .report.text import count_noun
+
+        _write(sys.stderr,
+               f"bnlint: wrote {count_noun(count, 'finding')} to {args.write_baseline}\n")
         return EXIT_ERROR if result.errors else EXIT_CLEAN
     suppressed = 0
     baseline_path = args.baseline or here.baseline

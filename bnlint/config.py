@@ -70,15 +70,17 @@ class Config:
         return relative_posix(path, self.root)
 
     def ignored(self, finding, path: str) -> bool:
-        """True when ``per-file-ignores`` or ``node-ignores`` drop the finding in ``path``."""
+        """True when ``per-file-ignores`` drop the finding's rule in ``path``."""
         relative = self.relative(path)
-        code, name = finding.rule, finding.name
-        if any(_glob(pattern, relative) and matches(codes, code, name)
-               for pattern, codes in self.per_file_ignores.items()):
-            return True
+        return any(_glob(pattern, relative) and matches(codes, finding.rule, finding.name)
+                   for pattern, codes in self.per_file_ignores.items())
+
+    def node_ignored(self, finding, node: str, path: str) -> bool:
+        """True when ``node-ignores`` drop ``node`` (one of the nodes the finding covers)."""
+        relative = self.relative(path)
         return any(
-            matches([entry.get("rule", "ALL")], code, name)
-            and fnmatch.fnmatchcase(finding.node, entry["node"])
+            matches([entry.get("rule", "ALL")], finding.rule, finding.name)
+            and fnmatch.fnmatchcase(node, entry["node"])
             and ("path" not in entry or _glob(entry["path"], relative))
             for entry in self.node_ignores)
 

@@ -22,7 +22,8 @@ class Finding:
     fix: str
     line: int | None = None
     graph: str | None = None  # which graph of a multi-graph file (SavedModel tag-set)
-    related: tuple[str, ...] = ()  # other nodes the same finding covers (a layer's other calls)
+    related: tuple[str, ...] = ()  # other nodes the same finding covers (one root cause)
+    related_lines: tuple[int | None, ...] = ()  # their lines (text files), in the same order
     source_file: str | None = None  # the Python file that created the offending op
     source_line: int | None = None
     args: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -41,6 +42,7 @@ class Finding:
         data = asdict(self)
         data.pop("args")
         data["related"] = list(self.related)
+        data["related_lines"] = list(self.related_lines)
         return data
 
 

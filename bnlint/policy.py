@@ -101,10 +101,30 @@ class Policy:
         config = self.config_for(path)
         if config.ignored(finding, path):
             return None
+        finding = _without_ignored_nodes(finding, config, path)
+        if finding is None:
+            return None
         severity = config.severity_of(finding)
         if severity and severity != finding.severity:
             finding = dataclasses.replace(finding, severity=severity)
         return finding
+
+
+def _without_ignored_nodes(finding: Finding, config: Config, path: str) -> Finding | None:
+    """A finding covers one root cause in several nodes; ``node-ignores`` drop nodes, and the
+    finding stays on the first node kept (None when every node is ignored)."""
+    nodes = [(finding.node, finding.line),
+             *zip(finding.related, finding.related_lines, strict=True)]
+    kept = [(node, line) for node, line in nodes if not config.node_ignored(finding, node, path)]
+    if not kept:
+        return None
+    if len(kept) == len(nodes):
+        return finding
+    (node, line), rest = kept[0], kept[1:]
+    return dataclasses.replace(
+        finding, node=node, line=line if line is not None else finding.line,
+        related=tuple(other for other, _ in rest),
+        related_lines=tuple(other_line for _, other_line in rest))
 
 
 def _check_config_codes(config: Config, rules: list[Rule]) -> None:

@@ -42,13 +42,21 @@ def run_process(*args, cwd=None, env=None) -> subprocess.CompletedProcess:
 
 
 def lint(path: str, *args) -> set[tuple[str, str]]:
-    """(rule, node) of every finding bnlint reports for ``path``."""
+    """(rule, node) for every node bnlint's findings for ``path`` cover: a finding's own node
+    and the related nodes reported with it (one finding covers every layer of one root cause;
+    tests of how findings are grouped use :func:`lint_findings`)."""
+    return {(f["rule"], node) for f in lint_findings(path, *args)
+            for node in (f["node"], *f["related"])}
+
+
+def lint_findings(path: str, *args) -> list[dict]:
+    """The JSON findings bnlint reports for ``path`` (which must have no input errors)."""
     import json
 
     result = run_cli(path, "--format", "json", *args)
     document = json.loads(result.out)
     assert document["errors"] == [], document["errors"]
-    return {(f["rule"], f["node"]) for f in document["findings"]}
+    return document["findings"]
 
 
 @pytest.fixture

@@ -99,8 +99,10 @@ def test_options_select_and_ignore(buggy):
 
 def test_lint_path_returns_finding_objects():
     findings = bnlint.lint_path(tf_fixture("v1", "layers_missing_deps.graph.pbtxt"))
-    assert [(f.rule, f.node) for f in findings] == [("BN101", "block1/bn"), ("BN101", "block2/bn")]
+    assert [(f.rule, f.node, f.related) for f in findings] == [
+        ("BN101", "block1/bn", ("block2/bn",))]  # one missing dependency: one finding
     assert all(f.line and f.path.endswith("layers_missing_deps.graph.pbtxt") for f in findings)
+    assert all(line and line > f.line for f in findings for line in f.related_lines)
     bnlint.assert_clean(tf_fixture("v1", "layers_update_deps.graph.pbtxt"))
 
 

@@ -26,8 +26,9 @@ def test_text_format_is_path_line_col_code_message():
     path, line, col, empty = location.rsplit(":", 3)
     assert path.endswith("layers_missing_deps.graph.pbtxt")
     assert int(line) > 1 and col == "1" and empty == ""
-    assert " BN101 BN layer 'block1/bn'" in lines[0]
-    assert lines[-1] == "Found 2 findings (2 errors) in 1 file."
+    assert " BN101 training step 'train_op' runs 2 BN layer(s) in training mode " in lines[0]
+    assert "('block1/bn', 'block2/bn')" in lines[0]
+    assert lines[-1] == "Found 1 finding (1 error) in 1 file."
 
 
 def test_binary_files_point_at_line_one():
@@ -50,11 +51,12 @@ def test_json_document():
 
 def test_savedmodel_findings_name_the_meta_graph():
     result = run_cli(tf_fixture("v1", "layers_missing_deps_savedmodel"), "--format", "json")
-    graphs = sorted((f["graph"], f["node"]) for f in json.loads(result.out)["findings"])
-    assert graphs == [("meta_graphs[0] train", "block1/bn"), ("meta_graphs[0] train", "block2/bn"),
-                      ("meta_graphs[1] serve", "block1/bn"), ("meta_graphs[1] serve", "block2/bn")]
+    graphs = sorted((f["graph"], f["node"], tuple(f["related"]))
+                    for f in json.loads(result.out)["findings"])
+    assert graphs == [("meta_graphs[0] train", "block1/bn", ("block2/bn",)),
+                      ("meta_graphs[1] serve", "block1/bn", ("block2/bn",))]
     text = run_cli(tf_fixture("v1", "layers_missing_deps_savedmodel")).out
-    assert "saved_model.pb:1:1: BN101 [meta_graphs[1] serve] BN layer 'block1/bn'" in text
+    assert "saved_model.pb:1:1: BN101 [meta_graphs[1] serve] training step 'train_op'" in text
 
 
 def test_select_and_ignore():
@@ -96,7 +98,7 @@ def test_directory_walk_skips_other_files_quietly_and_verbose_lists_them():
     target = tf_fixture("v1", "layers_missing_deps_model_dir")
     quiet = run_cli(target)
     assert quiet.err == ""
-    assert quiet.out.count("model.ckpt-600.meta:1:1: BN101") == 2
+    assert quiet.out.count("model.ckpt-600.meta:1:1: BN101") == 1
     verbose = run_cli(target, "--verbose")
     assert "skipped" in verbose.err and "graph.pbtxt" in verbose.err
     assert "linted model.ckpt-600.meta instead" in verbose.err

@@ -23,10 +23,13 @@ def project(tmp_path, monkeypatch):
 
 
 def findings(*args):
+    """(path, rule, node, severity) for every node the findings cover (their own and the
+    related ones: one finding covers every layer of one root cause)."""
     result = run_cli(*args, "--format", "json")
     assert result.code in (0, 1), result.err
-    return sorted((os.path.relpath(f["path"]).replace(os.sep, "/"), f["rule"], f["node"],
-                   f["severity"]) for f in json.loads(result.out)["findings"])
+    return sorted((os.path.relpath(f["path"]).replace(os.sep, "/"), f["rule"], node,
+                   f["severity"]) for f in json.loads(result.out)["findings"]
+                  for node in (f["node"], *f["related"]))
 
 
 def both(path, rule="BN101", severity="error"):

@@ -96,6 +96,31 @@ def test_lambda_and_custom_layers_are_reported_as_notes():
     assert "note:" in verbose.err and "'shift'" in verbose.err
 
 
+def test_subclassed_keras3_model_is_a_note_and_its_weights_are_still_checked():
+    """A .keras file of a model written as a class holds the class name, not the layers: a
+    note (exit 0 for the clean one), and the weights' BN layers are still found."""
+    keras3 = os.path.join(FIXTURES, "keras", "keras3")
+    clean = run_cli(os.path.join(keras3, "subclassed_model.keras"), "--format", "json")
+    document = json.loads(clean.out)
+    assert clean.code == 0 and document["errors"] == [] and document["findings"] == []
+    (note,) = document["notes"]
+    assert "subclassed model ConvClassifier" in note["message"]
+    assert "only its saved weights are checked" in note["message"]
+    buggy = run_cli(os.path.join(keras3, "subclassed_model_bn_training_false.keras"),
+                    "--format", "json")
+    assert buggy.code == 1
+    assert [(f["rule"], f["node"]) for f in json.loads(buggy.out)["findings"]] == [
+        ("BN206", "bn")]
+
+
+def test_bare_get_config_dump_is_a_model_and_other_layer_lists_are_not(tmp_path):
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"name": "inventory", "layers": ["bread", "milk"]}))
+    result = run_cli(path, "--format", "json", "--verbose")
+    assert result.code == 0 and json.loads(result.out)["skipped"][0]["reason"] == (
+        "JSON, but not a Keras model config")
+
+
 def test_shared_layers_and_nested_models_from_real_files():
     document = json.load(open(os.path.join(KERAS2, "bn_axis_mismatch_in_nested_model.json")))
     paths = [layer.path for layer in flatten(document)]
@@ -158,8 +183,8 @@ def test_hdf5_named_keras_is_read_as_hdf5(tmp_path):
     path = tmp_path / "lies.keras"
     shutil.copy(os.path.join(KERAS2, "moving_stats_never_updated.h5"), path)
     result = run_cli(path, "--format", "json")
-    assert {(f["rule"], f["node"]) for f in json.loads(result.out)["findings"]} == {
-        ("BN206", "bn1"), ("BN206", "bn2")}
+    assert [(f["rule"], f["node"], f["related"]) for f in json.loads(result.out)["findings"]] == [
+        ("BN206", "bn1", ["bn2"])]
 
 
 @pytest.mark.parametrize("name,content", [

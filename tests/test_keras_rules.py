@@ -26,6 +26,7 @@ CLEAN: set = set()
 EXPECTED = {
     # the clean baseline, in every format
     "trained_cnn.json": CLEAN,
+    "trained_cnn.get_config.json": CLEAN,  # json.dump(model.get_config()): no class_name
     "trained_cnn.h5": CLEAN,
     "trained_cnn.keras": CLEAN,
     "trained_cnn.weights.h5": CLEAN,
@@ -51,6 +52,11 @@ EXPECTED = {
     "dropout_before_bn.json": layers("BN204", "bn2"),
     "dropout_before_bn.h5": layers("BN204", "bn2"),
     "dropout_after_bn.json": CLEAN,
+    "dropout_before_bn.get_config.json": layers("BN204", "bn2"),
+    "dropout_after_bn.get_config.json": CLEAN,
+    # a subclassed model (Keras 3): its config holds only the class; its weights are checked
+    "subclassed_model.keras": CLEAN,
+    "subclassed_model_bn_training_false.keras": layers("BN206", "bn"),
     # BN205 moving-stats-warmup
     "warmup_five_steps.h5": layers("BN205", *TWO),
     "warmup_five_steps.keras": layers("BN205", *TWO),

@@ -12,8 +12,9 @@ import pytest
 
 from conftest import ROOT, run_cli, tf_fixture
 
-BUGGY = tf_fixture("v1", "layers_missing_deps.graph.pbtxt")  # 2 x BN101 (error), with lines
-WARNINGS = tf_fixture("v1", "seed003_resnet_five_steps_model_dir")  # 3 x BN141 (warning)
+# one BN101 (error) covering block1/bn and block2/bn, with lines
+BUGGY = tf_fixture("v1", "layers_missing_deps.graph.pbtxt")
+WARNINGS = tf_fixture("v1", "seed003_resnet_five_steps_model_dir")  # one BN141 (warning), 3 layers
 CLEAN = tf_fixture("v1", "layers_update_deps.meta")
 SHARED_SCHEMA = os.path.join(ROOT, "..", "shared", "schemas", "sarif-schema-2.1.0.json")
 
@@ -71,8 +72,8 @@ def test_sarif_has_what_github_code_scanning_reads():
         assert rule["fullDescription"]["text"] and rule["help"]["text"]
         assert rule["defaultConfiguration"]["level"] in ("error", "warning", "note")
     results = run["results"]
-    assert [(r["ruleId"], r["level"]) for r in results] == [("BN101", "error")] * 2 + [
-        ("BN141", "warning")] * 3
+    assert [(r["ruleId"], r["level"]) for r in results] == [
+        ("BN101", "error"), ("BN141", "warning")]
     first = results[0]
     location = first["locations"][0]
     assert location["physicalLocation"]["artifactLocation"]["uri"] == os.path.relpath(
@@ -80,7 +81,7 @@ def test_sarif_has_what_github_code_scanning_reads():
     assert location["physicalLocation"]["region"]["startLine"] > 1  # a text graph's line
     assert location["logicalLocations"][0]["name"] == "block1/bn"
     assert codes[first["ruleIndex"]] == "BN101"
-    binary = results[2]["locations"][0]["physicalLocation"]
+    binary = results[1]["locations"][0]["physicalLocation"]
     assert binary["region"]["startLine"] == 1  # a binary file has no lines
 
 
@@ -109,7 +110,11 @@ def test_sarif_fingerprints_are_stable_and_ignore_lines(tmp_path):
     lines_after, fingerprints_after = zip(*prints(after), strict=True)
     assert [line + 1 for line in lines_before] == list(lines_after)
     assert fingerprints == fingerprints_after
-    assert len(set(fingerprints)) == 2  # block1/bn and block2/bn differ
+    assert len(fingerprints) == 1  # one finding for both layers
+    from bnlint.report.sarif import fingerprint
+
+    assert fingerprint("BN101", "model.pbtxt", None, "block1/bn") != fingerprint(
+        "BN101", "model.pbtxt", None, "block2/bn")
     assert not set(fingerprints) & {print_ for _, print_ in prints(renamed)}
 
 
@@ -119,7 +124,7 @@ def test_github_workflow_commands_and_escaping(tmp_path, monkeypatch):
     result = run_cli("odd,name: 100%.meta", WARNINGS, "--format", "github")
     assert result.code == 1
     lines = result.out.splitlines()
-    assert len(lines) == 5
+    assert len(lines) == 2
     command = re.compile(r"::(error|warning|notice) file=([^,]*),line=(\d+),col=1,"
                          r"title=bnlint \((BN\d+)\)::(.*)")
     parsed = [command.fullmatch(line) for line in lines]
@@ -127,8 +132,8 @@ def test_github_workflow_commands_and_escaping(tmp_path, monkeypatch):
     escaped = "odd%2Cname%3A 100%25.meta"
     errors = [m for m in parsed if m[4] == "BN101"]
     warnings = [m for m in parsed if m[4] == "BN141"]
-    assert [(m[1], m[2]) for m in errors] == [("error", escaped)] * 2
-    assert [m[1] for m in warnings] == ["warning"] * 3
+    assert [(m[1], m[2]) for m in errors] == [("error", escaped)]
+    assert [m[1] for m in warnings] == ["warning"]
     assert "are still 95%25 their initial values" in warnings[0][5]  # % in data is escaped
 
 
@@ -146,12 +151,12 @@ def test_junit_xml_parses_and_counts(tmp_path):
     assert result.code == 2
     root = ElementTree.fromstring(result.out.encode())
     assert root.tag == "testsuites"
-    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("4", "2", "1")
+    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("3", "1", "1")
     suites = {suite.get("name"): suite for suite in root.iter("testsuite")}
     buggy = suites[os.path.relpath(BUGGY).replace(os.sep, "/")]
     failures = [(case.get("name"), case.find("failure").get("type"))
                 for case in buggy.iter("testcase")]
-    assert failures == [("BN101 block1/bn", "BN101"), ("BN101 block2/bn", "BN101")]
+    assert failures == [("BN101 block1/bn", "BN101")]
     clean = suites[os.path.relpath(CLEAN).replace(os.sep, "/")]
     assert [case.find("failure") for case in clean.iter("testcase")] == [None]
     errors = [case.find("error") for case in suites["bnlint inputs"].iter("testcase")]
@@ -167,15 +172,15 @@ def test_text_lines_match_the_documented_problem_matcher():
     assert all(matched), lines
     first = matched[0]
     assert first.group(1) == BUGGY and int(first.group(2)) > 1 and first.group(3) == "1"
-    assert first.group(4) == "BN101" and first.group(5).startswith("BN layer 'block1/bn'")
+    assert first.group(4) == "BN101" and first.group(5).startswith("training step 'train_op'")
 
 
 def test_statistics_counts_per_rule():
     result = run_cli(BUGGY, WARNINGS, "--statistics")
     assert result.out.splitlines() == [
-        "3  BN141  checkpoint-stats-warmup",
-        "2  BN101  missing-update-dependency",
-        "Found 5 findings (2 errors, 3 warnings) in 2 files.",
+        "1  BN101  missing-update-dependency",
+        "1  BN141  checkpoint-stats-warmup",
+        "Found 2 findings (1 error, 1 warning) in 2 files.",
     ]
     assert result.code == 1
 
@@ -193,6 +198,6 @@ def test_output_file(tmp_path):
     target = tmp_path / "report.sarif"
     result = run_cli(BUGGY, "--format", "sarif", "-o", target)
     assert result.code == 1 and result.out == ""
-    assert len(json.loads(target.read_text())["runs"][0]["results"]) == 2
+    assert len(json.loads(target.read_text())["runs"][0]["results"]) == 1
     unwritable = run_cli(BUGGY, "-o", tmp_path / "missing" / "report.txt")
     assert unwritable.code == 2 and "cannot write" in unwritable.err

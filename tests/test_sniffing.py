@@ -1,5 +1,6 @@
 """The format comes from the bytes: extensions that lie are read correctly."""
 
+import json
 import os
 import shutil
 
@@ -7,7 +8,7 @@ import pytest
 
 from bnlint.sources.sniff import GRAPH_DEF, META_GRAPH_DEF, SAVED_MODEL, sniff
 from bnlint.sources.tf_files import load_tf_file
-from conftest import lint, tf_fixture
+from conftest import lint, run_cli, tf_fixture
 
 CONV = {("BN101", "block1/bn"), ("BN101", "block2/bn")}
 
@@ -56,3 +57,25 @@ def test_estimator_model_dir_picks_the_newest_checkpoint(tmp_path):
 def test_a_single_graph_file_in_a_model_dir_can_still_be_linted_directly():
     path = os.path.join(tf_fixture("v1", "layers_missing_deps_model_dir"), "graph.pbtxt")
     assert lint(path) == CONV
+
+
+def test_a_text_graph_named_saved_model_pbtxt_is_a_graph_not_a_saved_model(tmp_path):
+    """Whether a directory is a SavedModel is decided by content: a bare text GraphDef that
+    happens to be called saved_model.pbtxt does not hide its sibling graphs."""
+    shutil.copy(tf_fixture("v1", "layers_missing_deps.graph.pbtxt"),
+                tmp_path / "saved_model.pbtxt")
+    shutil.copy(tf_fixture("v1", "nonfused_missing_deps.meta"), tmp_path / "sibling.meta")
+    document = json.loads(run_cli(tmp_path, "--format", "json").out)
+    assert document["errors"] == [] and document["skipped"] == []
+    assert sorted(os.path.basename(f["path"]) for f in document["findings"]) == [
+        "saved_model.pbtxt", "sibling.meta"]
+
+
+def test_a_real_saved_model_still_hides_its_variables(tmp_path):
+    target = tmp_path / "export"
+    shutil.copytree(tf_fixture("v1", "layers_missing_deps_savedmodel"), target)
+    shutil.copy(tf_fixture("v1", "nonfused_missing_deps.meta"), target / "stray.meta")
+    document = json.loads(run_cli(target, "--format", "json").out)
+    assert {os.path.basename(f["path"]) for f in document["findings"]} == {"saved_model.pb"}
+    assert any(s["path"].endswith("stray.meta") and "part of the SavedModel" in s["reason"]
+               for s in document["skipped"])

@@ -17,7 +17,17 @@ def layers(rule, *names):
 
 
 CONV = ("block1/bn", "block2/bn")
+NET = ("net/block1/bn", "net/block2/bn")
 KERAS = ("block1_bn", "block2_bn")
+SLIM = ("net/conv1/BatchNorm", "net/conv2/BatchNorm")
+BACKBONE = ("backbone/bn1", "backbone/bn2")
+SEED000 = ("sequential/batch_normalization", "sequential/batch_normalization_1",
+           "sequential/batch_normalization_2")
+# the second pair: the same layers' calls by the Sequential model inside the Keras model
+SEED002 = ("batch_normalization", "batch_normalization_1", "sequential/batch_normalization",
+           "sequential/batch_normalization_1")
+SLIM_VARIANTS = ("slim_nonfused_scale_false", "slim_fused_default", "slim_fused_scale",
+                 "slim_nonfused_uncentered", "slim_zero_debias", "slim_renorm")
 CLEAN: set = set()
 
 EXPECTED = {
@@ -45,15 +55,46 @@ EXPECTED = {
     "nn_moments_average_in_cond.meta": CLEAN,  # tf.nn.moments + EMA + batch_normalization
     "nn_moments_average_never_run.meta": layers("BN101", "nn_bn"),
     "multi_tower_shared_updates.meta": CLEAN,  # updates from tower 0 only: enough
-    "multi_tower_no_updates.meta": layers("BN101", "tower_0/block1/bn", "tower_0/block2/bn"),
+    "multi_tower_no_updates.meta": layers("BN101", "tower_0/block1/bn", "tower_0/block2/bn",
+                                          "tower_1/block1/bn", "tower_1/block2/bn"),
     "gan_each_optimizer_updates.meta": CLEAN,
     "gan_generator_updates_missing.meta": layers("BN101", "generator/bn"),
     "while_loop_update_deps.meta": CLEAN,
     "function_call_keras_bn.meta": CLEAN,  # assigns inside the tf.function body run with it
-    # -- BN102 constant-training-flag
-    "layers_training_true_update_deps.meta": layers("BN102", *CONV),
-    "layers_training_true_update_deps.graph.pbtxt": layers("BN102", *CONV),
-    "layers_training_true_missing_deps.meta": layers("BN101", *CONV) | layers("BN102", *CONV),
+    # -- every BN implementation of the TF1 era (tfgen/forms.py): buggy and clean twins
+    **{f"{variant}_missing_deps.meta": layers("BN101", *SLIM) for variant in SLIM_VARIANTS},
+    **{f"{variant}_update_deps.meta": CLEAN for variant in SLIM_VARIANTS},
+    "slim_nonfused_scale_false_missing_deps.graph.pbtxt": layers("BN101", *SLIM),
+    "slim_nonfused_scale_false_update_deps.graph.pbtxt": CLEAN,
+    "slim_nchw.meta": CLEAN,
+    "slim_nchw_conv_nhwc_bn.meta": layers("BN131", "conv1/BatchNorm", "conv2/BatchNorm"),
+    "slim_updates_in_place_fused.meta": CLEAN,  # updates_collections=None: always run
+    "slim_updates_in_place_nonfused.meta": CLEAN,
+    "slim_gan_sampler_training_true.meta":
+        layers("BN102", "generator_1/g_bn0", "generator_1/g_bn1"),
+    "slim_gan_sampler_training_false.meta": CLEAN,
+    "slim_train_graph.meta": CLEAN,  # the separate-graph idiom: training graph ...
+    "slim_train_graph.graph.pbtxt": CLEAN,
+    "slim_eval_graph.graph.pb": CLEAN,  # ... and its evaluation graph
+    "layers_object_renorm_missing_deps.meta": layers("BN101", "bn1", "bn2"),
+    "layers_object_renorm_update_deps.meta": CLEAN,
+    "layers_object_virtual_batch_missing_deps.meta": layers("BN101", "bn1", "bn2"),
+    "layers_object_virtual_batch_update_deps.meta": CLEAN,
+    "fused_batch_norm_direct_missing_deps.meta": layers("BN101", "fused_bn"),
+    "fused_batch_norm_direct_update_deps.meta": CLEAN,
+    "fused_batch_norm_v1_op_missing_deps.meta": layers("BN101", "fused_bn"),
+    "fused_batch_norm_v1_op_update_deps.meta": CLEAN,
+    "global_normalization_ema_never_run.meta": layers("BN101", "g_bn"),
+    "global_normalization_ema_in_place.meta": CLEAN,
+    # -- BN102 constant-training-flag: only where the same graph evaluates through the layer
+    "layers_training_true_predictions.meta": layers("BN102", *NET),
+    "layers_training_true_predictions.graph.pbtxt": layers("BN102", *NET),
+    "layers_training_true_input_gradient.meta": layers("BN102", *NET),
+    "sampler_training_true.meta": layers("BN102", "net_1/block1/bn", "net_1/block2/bn"),
+    "sampler_training_false.meta": CLEAN,
+    "layers_training_true_update_deps.meta": CLEAN,  # training-only: the separate-graph idiom
+    "layers_training_true_update_deps.graph.pbtxt": CLEAN,
+    "layers_training_true_missing_deps.meta": layers("BN101", *CONV),
     # -- BN103 learning-phase-constant (set_learning_phase(0) is BN122's, see its docs)
     "keras_set_learning_phase_1.meta": layers("BN103", *KERAS),
     "keras_set_learning_phase_0.meta": layers("BN122", *KERAS),
@@ -85,6 +126,9 @@ EXPECTED = {
     # -- BN122 inference-mode-bn-in-training
     "layers_default_training_false.meta": layers("BN122", *CONV),
     "layers_default_training_false_savedmodel": layers("BN122", *CONV),
+    "finetune_bn_inference_nothing_restored.meta": layers("BN122", *BACKBONE),
+    "finetune_bn_inference_pretrained_saver.meta": CLEAN,  # statistics restored: intended
+    "finetune_bn_inference_init_from_checkpoint.meta": CLEAN,
     # -- BN131 data-format-mismatch
     "nchw_conv_nhwc_bn.meta": layers("BN131", *CONV),
     "nchw_conv_nhwc_bn.graph.pbtxt": layers("BN131", *CONV),
@@ -96,27 +140,24 @@ EXPECTED = {
     "named_like_batch_norm.meta": CLEAN,
     "named_like_batch_norm.graph.pbtxt": CLEAN,
     # -- the five seed threads
-    "seed000_keras_bn_updates_not_run.meta": layers(
-        "BN101", "sequential/batch_normalization", "sequential/batch_normalization_1",
-        "sequential/batch_normalization_2"),
-    "seed000_keras_bn_updates_not_run.graph.pbtxt": layers(
-        "BN101", "sequential/batch_normalization", "sequential/batch_normalization_1",
-        "sequential/batch_normalization_2"),
+    # Keras layers in a raw session: their updates never run (BN101) and the learning phase
+    # nobody feeds leaves them in inference mode while gamma/beta train (BN122)
+    "seed000_keras_bn_updates_not_run.meta": layers("BN101", *SEED000) | layers("BN122", *SEED000),
+    "seed000_keras_bn_updates_not_run.graph.pbtxt":
+        layers("BN101", *SEED000) | layers("BN122", *SEED000),
     "seed001_finetune_frozen_bn.meta": layers("BN121", "bn1", "bn2"),
     "seed001_finetune_frozen_bn_model_dir": layers("BN121", "bn1", "bn2"),
     "seed001_set_learning_phase.meta": layers("BN103", "bn1", "bn2"),
-    "seed002_bn_axis_channels_last.meta":
-        layers("BN131", "batch_normalization", "batch_normalization_1"),
-    "seed002_bn_axis_channels_last.graph.pb":
-        layers("BN131", "batch_normalization", "batch_normalization_1"),
+    "seed002_bn_axis_channels_last.meta": layers("BN131", *SEED002),
+    "seed002_bn_axis_channels_last.graph.pb": layers("BN131", *SEED002),
     "seed003_resnet_five_steps_model_dir":
         layers("BN141", "bn_conv1", "bn2a_branch2a", "bn2b_branch2a"),
+    # the validation tower has its own variables (BN111); the training tower is evaluated
+    # through nothing, so its constant training=True is no finding of its own
     "seed004_valid_tower_without_reuse.meta":
-        layers("BN102", "batch_normalization", "batch_normalization_1")
-        | layers("BN111", "batch_normalization_2", "batch_normalization_3"),
+        layers("BN111", "batch_normalization_2", "batch_normalization_3"),
     "seed004_valid_tower_without_reuse.graph.pb":
-        layers("BN102", "batch_normalization", "batch_normalization_1")
-        | layers("BN111", "batch_normalization_2", "batch_normalization_3"),
+        layers("BN111", "batch_normalization_2", "batch_normalization_3"),
     "seed004_valid_tower_with_reuse.meta": CLEAN,
     "seed004_valid_tower_with_reuse.graph.pb": CLEAN,
     # -- saved with their GraphDebugInfo (source lines: test_source_lines.py)
@@ -156,24 +197,62 @@ def _findings(path, *args):
     return json.loads(run_cli(path, "--format", "json", *args).out)["findings"]
 
 
-def test_multi_tower_finding_names_the_other_tower():
-    related = {f["node"]: f["related"]
-               for f in _findings(tf_fixture("v2", "multi_tower_no_updates.meta"))}
-    assert related == {"tower_0/block1/bn": ["tower_1/block1/bn"],
-                       "tower_0/block2/bn": ["tower_1/block2/bn"]}
+def test_multi_tower_is_one_finding_listing_every_tower():
+    findings = _findings(tf_fixture("v2", "multi_tower_no_updates.meta"))
+    assert [(f["rule"], f["node"], f["related"]) for f in findings] == [
+        ("BN101", "tower_0/block1/bn",
+         ["tower_0/block2/bn", "tower_1/block1/bn", "tower_1/block2/bn"])]
 
 
 def test_training_steps_are_the_fetched_ops_not_dangling_reads():
     """Adam's ReadVariableOp sinks run the optimizer too; the message names only train_op."""
     for mode in MODES:
         messages = [f["message"] for f in _findings(tf_fixture(mode, "adam_missing_deps.graph.pb"))]
-        assert messages and all("in training step 'train_op', but" in m for m in messages)
+        assert len(messages) == 1
+        assert messages[0].startswith("training step 'train_op' runs 2 BN layer(s)")
+
+
+ONE_ROOT_CAUSE = sorted(name for name, expected in EXPECTED.items() if expected
+                        and not name.startswith("seed000"))
+
+
+@pytest.mark.parametrize("name", ONE_ROOT_CAUSE)
+def test_one_root_cause_is_one_finding(name):
+    """Every buggy fixture has one mistake, so one finding per graph (a SavedModel's MetaGraphs
+    are graphs of their own), its layers as related nodes."""
+    for mode in MODES:
+        findings = _findings(tf_fixture(mode, name))
+        graphs = [f["graph"] for f in findings]
+        assert findings and len(graphs) == len(set(graphs)), [
+            (f["graph"], f["rule"], f["node"]) for f in findings]
+
+
+def test_grouped_finding_names_every_layer_in_sarif():
+    import json as json_module
+
+    path = tf_fixture("v1", "slim_fused_default_missing_deps.meta")
+    document = json_module.loads(run_cli(path, "--format", "sarif").out)
+    (result,) = document["runs"][0]["results"]
+    related = [location["logicalLocations"][0]["fullyQualifiedName"]
+               for location in result["relatedLocations"] if "logicalLocations" in location]
+    assert related == ["net/conv2/BatchNorm"]
+
+
+def test_checkpoint_warmup_is_not_repeated_when_the_updates_never_run():
+    """A model_dir of a graph whose updates never run: BN101, not also BN141."""
+    for mode in MODES:
+        rules = {f["rule"] for f in _findings(tf_fixture(mode, "layers_missing_deps_model_dir"))}
+        assert rules == {"BN101"}
 
 
 @pytest.mark.parametrize("name,rule,words", [
     ("layers_missing_deps.meta", "BN101",
-     ["BN layer 'block1/bn'", "training step 'train_op'", "'block1/bn/AssignMovingAvg"]),
-    ("layers_training_true_update_deps.meta", "BN102", ["'block1/bn'", "training=True"]),
+     ["2 BN layer(s) in training mode ('block1/bn', 'block2/bn')",
+      "training step 'train_op'", "'block1/bn/AssignMovingAvg"]),
+    ("layers_training_true_predictions.meta", "BN102",
+     ["'net/block1/bn'", "training=True", "'predictions'"]),
+    ("layers_training_true_input_gradient.meta", "BN102", ["tf.gradients 'input_gradient'"]),
+    ("sampler_training_true.meta", "BN102", ["no training step runs it"]),
     ("keras_set_learning_phase_1.meta", "BN103", ["'block1_bn'", "training mode",
                                                   "set_learning_phase"]),
     ("export_placeholder_with_default_true.frozen.pb", "BN104",
@@ -183,6 +262,7 @@ def test_training_steps_are_the_fetched_ops_not_dangling_reads():
       "'batch_normalization_2/gamma'"]),
     ("finetune_var_list_excludes_bn.meta", "BN121", ["'backbone/bn1'", "'backbone/bn1/gamma'"]),
     ("layers_default_training_false.meta", "BN122", ["'block1/bn'", "pretrained checkpoint"]),
+    ("seed000_keras_bn_updates_not_run.meta", "BN122", ["keras learning phase"]),
     ("nchw_conv_nhwc_bn.meta", "BN131", ["as NHWC", "'block1/conv/Conv2D' produces NCHW"]),
 ])
 def test_messages_name_the_layer_and_what_to_do(name, rule, words):

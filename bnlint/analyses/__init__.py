@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import context
+from . import context, evaluation
 from .batchnorm import BNLayer, find_bn_layers
 from .training import TrainingSteps, find_training_steps
-from .variables import writes
+from .variables import pretrained_restores, writes
 
 
 @dataclass
@@ -30,8 +30,16 @@ def analyze(graph) -> GraphFacts:
     written = writes(graph)
     layers = find_bn_layers(graph, training, written)
     twins = context.twins(layers)
+    guarded = context.in_place_updates(graph, layers)
+    outputs = evaluation.evaluation_outputs(graph, training.apply_ops, training.steps)
+    pretrained = pretrained_restores(graph, written, training.apply_ops)
     for layer in layers:
-        layer.api = context.api(graph, layer)
+        layer.restored_by = sorted({pretrained[v] for v in layer.moving_statistics
+                                    if v in pretrained})
+        layer.evaluated_by = evaluation.evaluated_by(outputs, layer.compute_ops)
+        if training.is_training_graph and not layer.training_steps:
+            layer.evaluated_by.append(evaluation.UNTRAINED_CALL)
+        layer.api = context.api(graph, layer, guarded)
         layer.twin = twins.get(id(layer))
         layer.input_data_format = context.input_data_format(graph, layer)
         layer.momentum = context.momentum(graph, layer)

@@ -40,8 +40,15 @@ from .warmup import warmup
 FUSED_OPS = frozenset({"FusedBatchNorm", "FusedBatchNormV2", "FusedBatchNormV3"})
 IF_OPS = frozenset({"If", "StatelessIf", "_If"})
 _STAT_THROUGH = PASS_THROUGH | {"Squeeze", "Reshape", "ExpandDims"}
+_REDUCTIONS = frozenset({"Mean", "Sum"})
+# normalize_moments' arithmetic between the reductions and the mean/variance it returns.
+_MOMENT_ARITHMETIC = frozenset({
+    "Mul", "Sub", "Square", "SquaredDifference", "RealDiv", "Div", "Inv", "Reciprocal",
+    "Identity", "Squeeze", "Reshape",
+})
+_MOMENT_DEPTH = 4
 _SCOPE_ARTIFACT = re.compile(
-    r"(cond|cond_\d+|then|else|batchnorm|moments|FusedBatchNorm(V\d)?(_\d+)?)\Z"
+    r"(cond|cond_\d+|then|else|batchnorm(_\d+)?|moments(_\d+)?|FusedBatchNorm(V\d)?(_\d+)?)\Z"
 )
 # The walk from batch statistics to the assigns that fold them into the moving averages
 # follows only the arithmetic of that update, so it cannot wander into the next layer.
@@ -79,6 +86,8 @@ class BNLayer:
     twin: str | None = None
     input_data_format: str | None = None
     momentum: float | None = None
+    evaluated_by: list[str] = field(default_factory=list)
+    restored_by: list[str] = field(default_factory=list)
 
     @property
     def variables(self) -> list[int]:
@@ -196,23 +205,27 @@ def _non_fused(graph, rsqrt: int) -> _Compute | None:
             variance_tensor = nodes[add]["inputs"][tensor]
     if variance_tensor is None:
         return None
+    # ``inv = rsqrt(variance + epsilon)``, times gamma when there is one (``gamma * r`` under
+    # batch renormalization): the product that scales both x and the mean.
     scale, gamma = rsqrt, None
     for user in consumers(graph, rsqrt, "data"):
-        if nodes[user]["op"] == "Mul":
+        if nodes[user]["op"] == "Mul" and _scales_the_mean(graph, user):
             others = [t for t in nodes[user]["inputs"] if t[0] != rsqrt]
-            if others and variable_of(graph, *others[0]) is not None:
-                scale, gamma = user, variable_of(graph, *others[0])
+            scale, gamma = user, (_parameter(graph, others[0]) if others else None)
     x_tensor = mean_tensor = None
     beta = None
     for user in consumers(graph, scale, "data"):
         if nodes[user]["op"] != "Mul":
             continue
         other = next((t for t in nodes[user]["inputs"] if t[0] != scale), None)
+        if other is not None and nodes[other[0]]["op"] == "Neg" and nodes[other[0]]["inputs"]:
+            mean_tensor = nodes[other[0]]["inputs"][0]  # no offset: x * inv + -mean * inv
+            continue
         downstream = {nodes[c]["op"]: c for c in consumers(graph, user, "data")}
         if "Sub" in downstream or "Neg" in downstream:
             mean_tensor = other
-            if "Sub" in downstream:
-                beta = input_variable(graph, downstream["Sub"], 0)
+            if "Sub" in downstream and nodes[downstream["Sub"]]["inputs"]:
+                beta = _parameter(graph, nodes[downstream["Sub"]]["inputs"][0])
         else:
             x_tensor = other
     if x_tensor is None or mean_tensor is None:
@@ -233,6 +246,36 @@ def _non_fused(graph, rsqrt: int) -> _Compute | None:
     )
 
 
+def _scales_the_mean(graph, node: int) -> bool:
+    """True when ``node`` feeds the mean's side of ``tf.nn.batch_normalization``: a product
+    with the (negated) mean that is subtracted from the offset."""
+    nodes = graph._node
+    for user in consumers(graph, node, "data"):
+        if nodes[user]["op"] != "Mul":
+            continue
+        if any(nodes[source]["op"] == "Neg" for source, _ in nodes[user]["inputs"]):
+            return True
+        if any(nodes[c]["op"] in ("Sub", "Neg") for c in consumers(graph, user, "data")):
+            return True
+    return False
+
+
+def _parameter(graph, tensor) -> int | None:
+    """The gamma or beta variable (or frozen constant) a tensor is, directly or corrected by
+    batch renormalization (``gamma * r``, ``beta + gamma * d``)."""
+    found = variable_of(graph, *tensor)
+    if found is not None:
+        return found
+    data = graph._node[tensor[0]]
+    if data["op"] not in ("Mul", "Add", "AddV2"):
+        return None
+    for source in data["inputs"]:
+        found = variable_of(graph, *source)
+        if found is not None and graph._node[found]["op"] in VARIABLE_OPS:
+            return found
+    return None
+
+
 def _statistics(graph, tensor) -> dict | None:
     """Classify a mean/variance tensor: batch moments, a moving statistic, or a cond of both.
 
@@ -242,22 +285,52 @@ def _statistics(graph, tensor) -> dict | None:
     kinds, variable, predicate, batch = set(), None, None, []
     for origin, port in origins(graph, *tensor, through=_STAT_THROUGH):
         data = nodes[origin]
-        if data["op"] == "Mean":
-            batch.append((origin, port))
-            axes = constant_value(graph, *data["inputs"][1]) if len(data["inputs"]) > 1 else None
-            axes = list(axes.values or ()) if hasattr(axes, "values") else axes
-            axes = axes if isinstance(axes, list) else [axes]
-            if 0 not in axes:
-                return None
-            kinds.add("batch")
-        elif data["op"] in VARIABLE_OPS or data["op"] == "Const":
+        if data["op"] in VARIABLE_OPS or data["op"] == "Const":
             kinds.add("moving")
             variable = origin
-        else:
+            continue
+        axes = _moment_axes(graph, origin)
+        if axes is None:
             kinds.add("other")
+        elif 0 not in axes:
+            return None
+        else:
+            batch.append((origin, port))
+            kinds.add("batch")
     if len(kinds & {"batch", "moving"}) == 2:
         predicate = _selector_predicate(graph, tensor)
     return {"kinds": kinds, "variable": variable, "predicate": predicate, "batch": batch}
+
+
+def _moment_axes(graph, node: int) -> list | None:
+    """The axes a batch moment reduces over, or None when ``node`` is no moment.
+
+    ``tf.nn.moments`` is a ``Mean`` (TF >= 1.0) or, in TF 0.x and ``tf.nn.sufficient_statistics``
+    users, ``Sum`` reductions scaled by a divisor (``normalize_moments``: ``Mul``, ``Sub`` of a
+    ``Square``), so the reduction may sit a few arithmetic ops above the statistic.
+    """
+    nodes = graph._node
+    frontier, seen = [node], {node}
+    for _ in range(_MOMENT_DEPTH):
+        following = []
+        for current in frontier:
+            data = nodes[current]
+            if data["op"] in _REDUCTIONS:
+                return _reduction_axes(graph, data)
+            if data["op"] not in _MOMENT_ARITHMETIC:
+                continue
+            for source, _ in data["inputs"]:
+                if source not in seen:
+                    seen.add(source)
+                    following.append(source)
+        frontier = following
+    return None
+
+
+def _reduction_axes(graph, data) -> list:
+    axes = constant_value(graph, *data["inputs"][1]) if len(data["inputs"]) > 1 else None
+    axes = list(axes.values or ()) if hasattr(axes, "values") else axes
+    return axes if isinstance(axes, list) else [axes]
 
 
 def _selector_predicate(graph, tensor) -> tuple[int, int] | None:
@@ -295,7 +368,7 @@ def _layer(graph, group: list[_Compute], writes) -> BNLayer | None:
     predicate = next((c.predicate for c in group if c.predicate is not None), None)
     mode = "switched" if modes == {True, False} else ("training" if True in modes else "inference")
     layer = BNLayer(
-        name=layer_scope(scoped_name(graph, first.node)),
+        name=_layer_name(graph, first),
         form=first.form,
         compute_ops=[c.node for c in group],
         anchor=0,
@@ -315,6 +388,20 @@ def _layer(graph, group: list[_Compute], writes) -> BNLayer | None:
     own = [v for v in layer.variables if nodes[v]["name"].startswith(layer.name + "/")]
     layer.anchor = min(outer + own)
     return layer
+
+
+def _layer_name(graph, compute: _Compute) -> str:
+    """The layer's scope; where the ops sit in no scope of their own (a hand-written class
+    calling ``batch_norm_with_global_normalization`` at the top level: ``batchnorm_1/Rsqrt``),
+    the scope of its gamma/beta variables (``g_bn1/gamma``)."""
+    name = layer_scope(scoped_name(graph, compute.node))
+    if "/" not in name and _SCOPE_ARTIFACT.match(name):
+        for parameter in (compute.gamma, compute.beta):
+            if parameter is not None and graph._node[parameter]["op"] in VARIABLE_OPS:
+                scope = graph._node[parameter]["name"].rpartition("/")[0]
+                if scope:
+                    return scope
+    return name
 
 
 def _anchor_at_first_node(graph, layers: list[BNLayer]) -> None:
@@ -503,6 +590,8 @@ def describe(graph, layer: BNLayer) -> dict[str, Any]:
         "twin": layer.twin,
         "input_data_format": layer.input_data_format,
         "momentum": layer.momentum,
+        "evaluated_by": layer.evaluated_by,
+        "statistics_restored_by": layer.restored_by,
         **warmup(layer.momentum, graph.graph.get("checkpoint_step")),
     }
 

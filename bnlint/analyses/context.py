@@ -23,6 +23,10 @@ from .batchnorm import BNLayer
 
 KERAS = "tf.keras"
 TF_LAYERS = "tf.compat.v1.layers"
+IN_PLACE = "in-place updates"
+# How far (ops, hubs included) an in-place update may sit from the computation it guards:
+# the identity of a statistic (non-fused) or of the output (fused), through cond plumbing.
+_IN_PLACE_DEPTH = 6
 _COPY_SUFFIX = re.compile(r"_\d+(?=/|$)")
 # Ops that keep their input's layout, between a convolution and the BN it feeds.
 _LAYOUT_PRESERVING = frozenset({
@@ -35,15 +39,22 @@ _HAS_LAYOUT = frozenset({
 })
 
 
-def api(graph, layer: BNLayer) -> str | None:
-    """``tf.compat.v1.layers``, ``tf.keras`` or None when the graph cannot tell.
+def api(graph, layer: BNLayer, guarded: frozenset[int] = frozenset()) -> str | None:
+    """``tf.compat.v1.layers``, ``tf.keras``, ``in-place updates`` or None when the graph
+    cannot tell.
 
-    Only a MetaGraph carries collections; a Keras layer is recognised by update ops that
-    assign ``<scope>/moving_mean`` yet are absent from ``UPDATE_OPS``.
+    Updates that the layer's own computation waits for (``guarded``, see
+    :func:`in_place_updates`) run whenever the layer runs: ``tf.contrib.layers.batch_norm``
+    with ``updates_collections=None`` and hand-written BN that applies an
+    ``ExponentialMovingAverage`` under ``control_dependencies``. Otherwise only a MetaGraph
+    carries collections; a Keras layer is recognised by update ops that assign
+    ``<scope>/moving_mean`` yet are absent from ``UPDATE_OPS``.
     """
     collections = graph.graph.get("collections") or {}
     if not layer.update_ops:
         return None
+    if any(update in guarded for update in layer.update_ops):
+        return IN_PLACE
     updates = collections.get("update_ops", [])
     prefix = layer.name + "/"
     if any(name.startswith(prefix) for name in updates):
@@ -55,6 +66,36 @@ def api(graph, layer: BNLayer) -> str | None:
     if names and all(name.endswith(("/moving_mean", "/moving_variance")) for name in names):
         return KERAS
     return None
+
+
+def in_place_updates(graph, layers: list[BNLayer]) -> frozenset[int]:
+    """The update ops that a BN computation waits for, so they run whenever it runs.
+
+    From each update op, a short forward walk over data and control edges looks for a layer's
+    normalizing op or an op reading its normalized output (the ``identity`` that
+    ``control_dependencies([update])`` puts before a statistic or after the output). Readers of
+    the batch statistics (the update arithmetic, the gradient) do not count: updates that only
+    guard ``minimize()`` run with the train op, not with the layer.
+    """
+    nodes = graph._node
+    computing = {node for layer in layers for node in layer.compute_ops}
+    # A fused op's output 0 is the normalized tensor; a non-fused layer's compute op is the
+    # Rsqrt of its variance, which in-place updates precede.
+    reading = {user for layer in layers if layer.form == "fused" for node in layer.compute_ops
+               for user in graph._succ[node] if (node, 0) in nodes[user]["inputs"]}
+    targets = computing | reading
+    guarded = set()
+    for update in {update for layer in layers for update in layer.update_ops}:
+        frontier, seen = [update], {update}
+        for _ in range(_IN_PLACE_DEPTH):
+            following = [other for node in frontier for other in graph._succ[node]
+                         if other not in seen]
+            if targets.intersection(following):
+                guarded.add(update)
+                break
+            seen.update(following)
+            frontier = following
+    return frozenset(guarded)
 
 
 def strip_copy_suffixes(name: str) -> str:

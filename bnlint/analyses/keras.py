@@ -81,8 +81,13 @@ def _opaque_layers(graph) -> list[tuple[int, str]]:
             found.append((node, "Lambda layer: its code is neither run nor analysed"))
         elif isinstance(module, str) and module.split(".")[0] not in ("keras", "tf_keras",
                                                                       "tensorflow"):
-            found.append((node, f"custom layer class {data['op']} (module {module}): "
-                                "treated as opaque"))
+            if data["kind"] == "model" and data.get("container") is None:
+                found.append((node, f"subclassed model {data['op']} (module {module}): its "
+                                    "layers are Python code, not in the file; only its saved "
+                                    "weights are checked"))
+            else:
+                found.append((node, f"custom layer class {data['op']} (module {module}): "
+                                    "treated as opaque"))
     return found
 
 

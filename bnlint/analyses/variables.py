@@ -54,3 +54,70 @@ def is_initialiser(graph, writer: int) -> bool:
         or "/Initializer/" in graph._node[source]["name"]
         for source in sources
     )
+
+
+_RESTORE_OPS = frozenset({"RestoreV2", "Restore", "RestoreSlice"})
+_CHECKPOINT_INITIALIZER = re.compile(r"checkpoint_initializer(_\d+)?\Z")
+INIT_FROM_CHECKPOINT = "init_from_checkpoint"
+
+
+def restorers(graph, written: dict[int, list[int]]) -> dict[str, set[int]]:
+    """Each checkpoint restore mechanism of the graph -> the variables it writes.
+
+    A ``tf.compat.v1.train.Saver`` restores through its scope's ``RestoreV2`` ops (``save``,
+    ``save_1`` ...): it is named by that scope. ``init_from_checkpoint`` turns variables'
+    initializers into ``checkpoint_initializer`` restores: all of them are one mechanism.
+    """
+    nodes = graph._node
+    found: dict[str, set[int]] = {}
+    for variable, writers in written.items():
+        for writer in writers:
+            data = nodes[writer]
+            if data["op"] not in ASSIGN_OPS or len(data["inputs"]) < 2:
+                continue
+            for source in origin_nodes(graph, *data["inputs"][1]):
+                if nodes[source]["op"] not in _RESTORE_OPS:
+                    continue
+                name = nodes[source]["name"]
+                label = (INIT_FROM_CHECKPOINT if _CHECKPOINT_INITIALIZER.search(name)
+                         else name.rsplit("/", 1)[0])
+                found.setdefault(label, set()).add(variable)
+    return found
+
+
+def pretrained_restores(graph, written: dict[int, list[int]], apply_ops) -> dict[int, str]:
+    """Variables restored from a pretrained checkpoint -> how (a Saver's scope, or
+    ``init_from_checkpoint``).
+
+    The graph's own Saver restores every variable, the optimizer's state included (more Savers
+    made the same way restore the same); a restore that brings back only part of what it does
+    and none of the optimizer's state (slots, step counters) is fine-tuning from pretrained
+    weights: a second ``Saver(var_list)``, slim's
+    ``assign_from_checkpoint_fn``, a ``Scaffold(init_fn=...)`` or ``init_from_checkpoint``.
+    """
+    found = restorers(graph, written)
+    if not found:
+        return {}
+    main = max(found, key=lambda label: (len(found[label]), label != INIT_FROM_CHECKPOINT))
+    optimizer_state = _optimizer_state(graph, apply_ops)
+    result: dict[int, str] = {}
+    for label, variables in sorted(found.items()):
+        partial = label == INIT_FROM_CHECKPOINT or variables < found[main]
+        if not partial or variables & optimizer_state:
+            continue
+        for variable in variables:
+            result.setdefault(variable, label)
+    return result
+
+
+def _optimizer_state(graph, apply_ops) -> set[int]:
+    """The optimizer's own variables: the slots and counters its apply ops read besides the
+    variable they update (input 0)."""
+    nodes = graph._node
+    state = set()
+    for apply in apply_ops:
+        for tensor in nodes[apply]["inputs"][1:]:
+            variable = variable_of(graph, *tensor)
+            if variable is not None and nodes[variable]["op"] in VARIABLE_OPS:
+                state.add(variable)
+    return state

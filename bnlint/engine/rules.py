@@ -23,6 +23,12 @@ CODE = re.compile(r"[A-Z]{2,}[0-9]{3}\Z")
 KEBAB = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*\Z")
 REQUIRED = ("code", "name", "severity", "summary", "subject", "match", "message", "fix", "docs")
 OPTIONAL = ("utils", "group_by")
+# Placeholders every message may use besides its subject's facts: the subjects a grouped
+# finding covers (see ``group_by``), the reported one first.
+GROUP_FACTS = {
+    "group": "the names of every subject the finding covers, the reported one first",
+    "group_size": "how many subjects the finding covers",
+}
 DOC_REQUIRED = ("what", "why")
 DOC_OPTIONAL = ("example", "use_instead", "references")
 
@@ -39,7 +45,7 @@ class Rule:
     fix: str
     docs: dict[str, Any]
     path: str
-    group_by: str | None = None
+    group_by: tuple[str, ...] = ()
 
     def render(self, template: str, facts: dict[str, Any]) -> str:
         return template.format_map({key: _render_value(value) for key, value in facts.items()})
@@ -134,12 +140,9 @@ def _rule(path: str, data: dict, utils: dict) -> Rule:
                         f"'{data['subject']}' is not one of: {', '.join(KINDS)}")
     kind = KINDS[data["subject"]]
     for key in ("message", "fix"):
-        _check_placeholders(path, key, data[key], set(kind.facts))
+        _check_placeholders(path, key, data[key], set(kind.facts) | set(GROUP_FACTS))
     docs = _docs(path, data["docs"])
-    group_by = data.get("group_by")
-    if group_by is not None and group_by not in kind.facts:
-        raise RuleError(path, "group_by", f"unknown fact of a {kind.name} "
-                                          f"(known: {', '.join(kind.facts)})")
+    group_by = _group_by(path, data.get("group_by"), kind)
     scope = {name: (origin, spec) for name, (origin, spec) in utils.items()}
     scope.update({name: (path, spec) for name, spec in _utils(path, data).items()})
     matcher = Compiler(path, scope).compile(data["match"], kind.name, "match")
@@ -149,6 +152,20 @@ def _rule(path: str, data: dict, utils: dict) -> Rule:
         message=" ".join(data["message"].split()), fix=" ".join(data["fix"].split()),
         docs=docs, path=path, group_by=group_by,
     )
+
+
+def _group_by(path: str, value, kind) -> tuple[str, ...]:
+    """``group_by: FACT`` or ``[FACT, ...]``: subjects equal in all of them are one finding."""
+    facts = [value] if isinstance(value, str) else value
+    if facts is None:
+        return ()
+    if not isinstance(facts, list) or not facts or not all(isinstance(f, str) for f in facts):
+        raise RuleError(path, "group_by", "must be a fact name or a list of fact names")
+    for fact in facts:
+        if fact not in kind.facts:
+            raise RuleError(path, "group_by", f"unknown fact '{fact}' of a {kind.name} "
+                                              f"(known: {', '.join(kind.facts)})")
+    return tuple(facts)
 
 
 def _check_placeholders(path: str, key: str, template: str, facts: set[str]) -> None:

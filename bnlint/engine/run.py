@@ -27,29 +27,37 @@ def run_rules(rules: list[Rule], graph, facts, locate=None) -> list[Finding]:
 
 
 def _grouped(rule: Rule, kind, context, matched):
-    """``(subject, names of the other subjects reported with it)``: one per distinct value of
-    the rule's ``group_by`` fact (the first subject in graph order), else one per subject."""
-    if rule.group_by is None:
+    """``(subject, the other subjects reported with it)``: one per distinct value of the rule's
+    ``group_by`` facts (the first subject in graph order reported), else one per subject."""
+    if not rule.group_by:
         return [(subject, []) for subject in matched]
     groups: dict = {}
     for subject in sorted(matched, key=lambda s: kind.anchor(context, s)):
-        value = kind.fact(context, subject, rule.group_by)
-        groups.setdefault(value if value is not None else id(subject), []).append(subject)
-    return [(members[0], [kind.display(context, other) for other in members[1:]])
-            for members in groups.values()]
+        key = tuple(_hashable(kind.fact(context, subject, fact)) for fact in rule.group_by)
+        groups.setdefault(key if None not in key else id(subject), []).append(subject)
+    return [(members[0], members[1:]) for members in groups.values()]
 
 
-def _finding(rule: Rule, kind, context, subject, related: list[str], locate) -> Finding:
+def _hashable(value):
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _finding(rule: Rule, kind, context, subject, others: list, locate) -> Finding:
     args = {key: kind.fact(context, subject, key) for key in kind.facts}
+    related = [kind.display(context, other) for other in others]
+    args["group"] = [kind.display(context, subject), *related]
+    args["group_size"] = len(args["group"])
     created = locate(kind.origins(context, subject)) if locate else None
     anchor = context.node(kind.anchor(context, subject))
     message = rule.render(rule.message, args)
-    if related:
+    if related and "{group}" not in rule.message:
         message += f" (also: {rule.render('{related}', {'related': related})})"
     meta = context.graph.graph
     return Finding(
         rule=rule.code, name=rule.name, severity=rule.severity, path=meta["path"],
         graph=meta.get("label"), node=kind.display(context, subject), line=anchor.get("line"),
-        message=message, fix=rule.render(rule.fix, args), related=tuple(related), args=args,
+        message=message, fix=rule.render(rule.fix, args), related=tuple(related),
+        related_lines=tuple(context.node(kind.anchor(context, other)).get("line")
+                            for other in others), args=args,
         source_file=created[0] if created else None, source_line=created[1] if created else None,
     )

@@ -145,6 +145,12 @@ _LAYER_FACT_DOCS = {
     "twin": "for a layer nothing trains: the trained layer it is a numbered copy of",
     "input_data_format": "data_format of the convolution/pooling producing the BN's input",
     "momentum": "the moving averages' momentum, read from the update arithmetic",
+    "statistics_restored_by": ("how its moving statistics are restored from a pretrained "
+                               "checkpoint (a second Saver's scope, init_from_checkpoint), "
+                               "if they are"),
+    "evaluated_by": ("in a training graph: the outputs computed through the layer that evaluate "
+                     "or use the model (predicted classes, accuracy, gradients with respect to "
+                     "the inputs), not train it"),
     "steps_taken": "the training steps a checkpoint records (its model.ckpt-N.meta name)",
     "initial_weight": "momentum ** steps_taken: the weight the initial values still have",
     "initial_percent": "initial_weight as a whole percentage",

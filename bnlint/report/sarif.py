@@ -56,6 +56,10 @@ def _location(path: str, line: int | None, message: str | None = None) -> dict:
     return location
 
 
+def _qualified(graph: str | None, node: str) -> str:
+    return f"{graph}:{node}" if graph else node
+
+
 def render_sarif(report: Report) -> tuple[str, str]:
     rules = sorted({rule.code: rule for rule in report.rules}.values(), key=lambda r: r.code)
     index = {rule.code: position for position, rule in enumerate(rules)}
@@ -65,8 +69,7 @@ def render_sarif(report: Report) -> tuple[str, str]:
         location = _location(path, finding.line)
         location["logicalLocations"] = [{
             "name": finding.node,
-            "fullyQualifiedName": f"{finding.graph}:{finding.node}" if finding.graph
-            else finding.node,
+            "fullyQualifiedName": _qualified(finding.graph, finding.node),
             "kind": "object",
         }]
         result = {
@@ -79,10 +82,18 @@ def render_sarif(report: Report) -> tuple[str, str]:
         }
         if finding.rule in index:
             result["ruleIndex"] = index[finding.rule]
+        related = []
         if finding.source_file:
-            result["relatedLocations"] = [dict(
-                _location(report.relative(finding.source_file), finding.source_line,
-                          "the Python code that created this op"), id=1)]
+            related.append(_location(report.relative(finding.source_file), finding.source_line,
+                                     "the Python code that created this op"))
+        for node, line in zip(finding.related, finding.related_lines, strict=True):
+            other = _location(path, line, f"also {node}: the same cause")
+            other["logicalLocations"] = [{"name": node, "kind": "object",
+                                          "fullyQualifiedName": _qualified(finding.graph, node)}]
+            related.append(other)
+        if related:
+            result["relatedLocations"] = [dict(item, id=number)
+                                          for number, item in enumerate(related, 1)]
         results.append(result)
     notifications = [{
         "level": "error",

@@ -41,14 +41,15 @@ def render_text(report: Report) -> tuple[str, str]:
         out = [finding_line(finding) for finding in result.findings]
     counts = Counter(finding.severity for finding in result.findings)
     files = len(result.linted)
-    held = (f" ({_count(report.suppressed, 'finding')} in the baseline not shown)"
+    held = (f" ({count_noun(report.suppressed, 'finding')} in the baseline not shown)"
             if report.suppressed else "")
     if result.findings:
-        detail = ", ".join(_count(counts[s], s) for s in ("error", "warning", "info") if counts[s])
-        out.append(f"Found {_count(len(result.findings), 'finding')} ({detail}) "
-                   f"in {_count(files, 'file')}.{held}")
+        detail = ", ".join(count_noun(counts[severity], severity)
+                           for severity in ("error", "warning", "info") if counts[severity])
+        out.append(f"Found {count_noun(len(result.findings), 'finding')} ({detail}) "
+                   f"in {count_noun(files, 'file')}.{held}")
     elif files:
-        out.append(f"All checks passed ({_count(files, 'file')}).{held}")
+        out.append(f"All checks passed ({count_noun(files, 'file')}).{held}")
     err = [f"bnlint: {error_line(error)}" for error in result.errors]
     if report.verbose:
         err.extend(f"bnlint: skipped {item.path}: {item.reason}" for item in result.skipped)
@@ -57,7 +58,7 @@ def render_text(report: Report) -> tuple[str, str]:
     return _join(out), _join(err)
 
 
-def _count(number: int, noun: str) -> str:
+def count_noun(number: int, noun: str) -> str:
     plural = "" if number == 1 or noun == "info" else "s"
     return f"{number} {noun}{plural}"
 

@@ -1,7 +1,8 @@
 """Turn the paths on the command line into the files to lint.
 
-A directory is walked (hidden entries are ignored). A SavedModel directory contributes its
-``saved_model.pb``/``.pbtxt`` and, from Keras, its ``keras_metadata.pb``; an Estimator
+A directory is walked (hidden entries are ignored). A SavedModel directory (one whose
+``saved_model.pb``/``.pbtxt`` holds a SavedModel, by content) contributes that file and, from
+Keras, its ``keras_metadata.pb``; an Estimator
 ``model_dir`` its newest ``model.ckpt-N.meta`` (its ``graph.pbtxt`` and older checkpoints hold
 the same graph). Other files whose extension is not a graph or model format are skipped
 quietly; ``--verbose`` lists them with the reason. Each file remembers the argument it was
@@ -15,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..errors import InputError
+from .sniff import is_saved_model_head
 
 MODEL_EXTENSIONS = (".pb", ".pbtxt", ".pbtext", ".meta", ".json", ".h5", ".hdf5", ".keras")
 SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
@@ -68,7 +70,9 @@ def _walk(directory: str, found: Discovery) -> None:
         found.errors.append(InputError(directory, f"cannot list directory: {exc.strerror or exc}"))
         return
     names = {entry.name for entry in entries}
-    saved_model = next((name for name in SAVED_MODEL_FILES if name in names), None)
+    saved_model = next((name for name in SAVED_MODEL_FILES
+                        if name in names and _holds_saved_model(os.path.join(directory, name))),
+                       None)
     if saved_model:
         linted = [saved_model] + ([KERAS_METADATA] if KERAS_METADATA in names else [])
         found.files.extend(os.path.join(directory, name) for name in linted)
@@ -92,6 +96,18 @@ def _walk(directory: str, found: Discovery) -> None:
             found.files.append(path)
         else:
             found.skipped.append(Skipped(path, "not a graph or model file"))
+
+
+def _holds_saved_model(path: str) -> bool:
+    """Decided by content: a bare text GraphDef that happens to be named ``saved_model.pbtxt``
+    is linted as a graph of its own, and its sibling files too. (An unreadable file is left
+    to the loader, which reports why.)"""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(4096)
+    except OSError:
+        return True
+    return is_saved_model_head(head)
 
 
 def _newest_checkpoint_meta(names: set[str]) -> str | None:

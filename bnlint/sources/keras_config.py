@@ -52,6 +52,31 @@ def is_model_config(data: Any) -> bool:
     return isinstance(config, dict) and isinstance(config.get("layers"), list)
 
 
+def bare_model_config(data: Any) -> dict | None:
+    """A bare ``model.get_config()`` dump as a model config, or None.
+
+    ``get_config()`` returns the inner ``config`` without the ``class_name`` wrapper that
+    ``to_json()`` adds: a Functional model's ``name``, ``layers``, ``input_layers`` and
+    ``output_layers``, or a Sequential's ``name`` and ``layers``. Every entry of ``layers``
+    must be a layer config (other JSON with a ``layers`` list is not a model).
+
+    >>> bare_model_config({"name": "s", "layers": [{"class_name": "Dense", "config": {}}]})
+    {'class_name': 'Sequential', 'config': {'name': 's', 'layers': [{'class_name': 'Dense', \
+'config': {}}]}}
+    >>> bare_model_config({"layers": ["a", "b"]}) is None
+    True
+    """
+    if not isinstance(data, dict) or "class_name" in data:
+        return None
+    layers = data.get("layers")
+    if not isinstance(layers, list) or not layers or not all(
+            isinstance(entry, dict) and isinstance(entry.get("class_name"), str)
+            and isinstance(entry.get("config"), dict) for entry in layers):
+        return None
+    functional = "input_layers" in data and "output_layers" in data
+    return {"class_name": "Functional" if functional else "Sequential", "config": data}
+
+
 def flatten(spec: dict) -> list[LayerSpec]:
     """Every layer of the model ``spec``, outer model first, nested models' layers after the
     model that holds them, each with the layers feeding each of its calls."""

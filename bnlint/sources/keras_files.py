@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InputError
-from .keras_config import ConfigError, LayerSpec, flatten, is_model_config
+from .keras_config import ConfigError, LayerSpec, bare_model_config, flatten, is_model_config
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 ZIP_SIGNATURE = b"PK\x03\x04"
@@ -98,7 +98,9 @@ def _from_json(data: bytes, display: str) -> KerasInput:
         if isinstance(spec, dict) and "model_config" in spec:
             spec = spec["model_config"]
     if not is_model_config(spec):
-        raise NotAModel("JSON, but not a Keras model config")
+        kind, spec = "Keras get_config() JSON", bare_model_config(spec)
+        if spec is None:
+            raise NotAModel("JSON, but not a Keras model config")
     return _model_input(display, kind, spec, text=text,
                         keras_version=_version(document, spec),
                         backend=(spec.get("backend") or (document.get("modelTopology") or {})
@@ -226,34 +228,52 @@ def _weights_only(handle, display, version, backend) -> KerasInput:
                       keras_version=version, backend=backend, bn_weights=bn_weights)
 
 
-def _keras3_weights_only(handle, display) -> KerasInput:
+def _keras3_weights_only(handle, display, root: LayerSpec | None = None,
+                         kind: str = "Keras weights HDF5") -> KerasInput:
     """A Keras 3 ``.weights.h5``: ``layers/<class-derived name>/vars/<i>``, nested models under
-    ``layers/<name>/layers/``. Without a config, layers are known by those names only; a
-    ``batch_normalization*`` group with four vars holds gamma, beta, mean and variance."""
-    layers = [LayerSpec(path="model", name="model", class_name="Model", config={},
-                        container=None, is_model=True)]
+    ``layers/<name>/layers/``; a subclassed model's attributes (``bn/vars/<i>``) at the top
+    level too. Without a config, layers are known by those names and shapes only: a
+    ``batch_normalization*`` group, or any group of four 1-D variables of one length (no other
+    built-in layer has that), holds gamma, beta, moving mean and variance."""
+    layers = [root or LayerSpec(path="model", name="model", class_name="Model", config={},
+                                container=None, is_model=True)]
     bn_weights: dict[str, dict[str, list[float]]] = {}
 
     def walk(group, prefix: str, container: str) -> None:
         for name, child in group.items():
+            if not isinstance(child, _h5py().Group) or name in ("vars", "optimizer"):
+                continue
+            if name == "layers":
+                walk(child, prefix, container)
+                continue
             path = f"{prefix}{name}"
             nested = "layers" in child
-            is_bn = not nested and name.startswith(("batch_normalization",
-                                                    "sync_batch_normalization"))
+            variables = child.get("vars")
+            is_bn = not nested and (
+                name.startswith(("batch_normalization", "sync_batch_normalization"))
+                or _four_channel_vectors(variables))
             layers.append(LayerSpec(path=path, name=name, config={"name": name},
                                     class_name="Model" if nested else (
                                         "BatchNormalization" if is_bn else "Layer"),
                                     container=container, is_model=nested))
-            variables = child.get("vars")
             if is_bn and variables is not None and len(variables) == len(BN_ROLES):
                 bn_weights[path] = {role: [float(v) for v in variables[str(i)][()].ravel()]
                                     for i, role in enumerate(BN_ROLES)}
             if nested:
                 walk(child["layers"], f"{path}/", path)
 
-    walk(handle["layers"], "", "model")
-    return KerasInput(path=display, kind="Keras weights HDF5", config=None, layers=layers,
-                      bn_weights=bn_weights)
+    walk(handle, "", layers[0].path)
+    return KerasInput(path=display, kind=kind, config=None, layers=layers,
+                      bn_weights=bn_weights,
+                      optimizer_iterations=_keras3_iterations(handle.get("optimizer")))
+
+
+def _four_channel_vectors(variables) -> bool:
+    h5py = _h5py()
+    if not isinstance(variables, h5py.Group) or set(variables) != {"0", "1", "2", "3"}:
+        return False
+    shapes = {getattr(variables[key], "shape", None) for key in variables}
+    return len(shapes) == 1 and len(next(iter(shapes)) or ()) == 1
 
 
 def _datasets(group, prefix=""):
@@ -339,7 +359,9 @@ def _from_archive(data: bytes, display: str) -> KerasInput:
         raise InputError(display, f"corrupt zip archive: {exc}") from None
     text, spec = _decode_json(config_bytes, f"{display}:config.json")
     if not is_model_config(spec):
-        raise InputError(display, "config.json is not a Keras model config")
+        if not _is_subclassed_model(spec):
+            raise InputError(display, "config.json is not a Keras model config")
+        return _subclassed_archive(display, spec, metadata_bytes, weights_bytes)
     metadata = {}
     if metadata_bytes:
         metadata = _decode_json(metadata_bytes, f"{display}:metadata.json")[1] or {}
@@ -351,6 +373,31 @@ def _from_archive(data: bytes, display: str) -> KerasInput:
             result.bn_weights = _keras3_bn_weights(weights, result.layers)
             optimizer = weights.get("optimizer")
             result.optimizer_iterations = _keras3_iterations(optimizer)
+    return result
+
+
+def _is_subclassed_model(spec) -> bool:
+    """A model written as a Python class: its config names the class, not its layers."""
+    return (isinstance(spec, dict) and isinstance(spec.get("class_name"), str)
+            and isinstance(spec.get("module"), str) and isinstance(spec.get("config"), dict)
+            and "layers" not in spec["config"])
+
+
+def _subclassed_archive(display, spec, metadata_bytes, weights_bytes) -> KerasInput:
+    """A subclassed model's ``.keras``: its architecture is Python code (never run), so bnlint
+    lints what its weights show, the model itself reported as opaque."""
+    metadata = _decode_json(metadata_bytes, f"{display}:metadata.json")[1] if metadata_bytes \
+        else {}
+    root = LayerSpec(path="model", name=str(spec["config"].get("name") or "model"),
+                     class_name=spec["class_name"], config={}, container=None, is_model=True,
+                     module=spec["module"])
+    if not weights_bytes:
+        result = KerasInput(path=display, kind="Keras archive", config=None, layers=[root])
+    else:
+        with _open_hdf5(weights_bytes, f"{display}:model.weights.h5") as weights:
+            result = _keras3_weights_only(weights, display, root, kind="Keras archive")
+    result.keras_version = (metadata or {}).get("keras_version")
+    result.training_config = spec.get("compile_config")
     return result
 
 

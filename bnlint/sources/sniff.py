@@ -132,6 +132,23 @@ def sniff_binary(data: bytes) -> tuple[str, ...]:
     return tuple(candidates)
 
 
+def is_saved_model_head(head: bytes) -> bool:
+    """True when the first bytes of a file are a SavedModel's: text starting with one of its
+    fields, or ``saved_model_schema_version`` (field 1, a varint) then ``meta_graphs`` (field 2,
+    a message), which is how TensorFlow writes one."""
+    if looks_like_text(head):
+        return sniff_text(head) == SAVED_MODEL
+    try:
+        key, pos = _varint(head, 0)
+        if key != (1 << 3 | 0):
+            return False
+        _, pos = _varint(head, pos)
+        key, _ = _varint(head, pos)
+    except WireError:
+        return False
+    return key == (2 << 3 | 2)
+
+
 def sniff(data: bytes) -> Sniffed:
     head = data[:65536]
     if looks_like_text(head):
