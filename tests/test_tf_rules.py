@@ -47,6 +47,7 @@ EXPECTED = {
     "layers_collection_too_early.meta": layers("BN101", *CONV),
     "layers_group_train_op.meta": CLEAN,  # tf.group(minimize, *update_ops)
     "adam_missing_deps.graph.pb": layers("BN101", *CONV),
+    "summary_after_train_op_missing_deps.graph.pb": layers("BN101", *CONV),
     "keras_updates_missing.meta": layers("BN101", *KERAS),  # updates in layer.updates
     "keras_model_updates.meta": CLEAN,
     "nonfused_missing_deps.meta": layers("BN101", "fc1/bn"),  # 2-D input, moments arithmetic
@@ -158,6 +159,11 @@ EXPECTED = {
         layers("BN111", "batch_normalization_2", "batch_normalization_3"),
     "seed004_valid_tower_without_reuse.graph.pb":
         layers("BN111", "batch_normalization_2", "batch_normalization_3"),
+    # the validation tower in a scope of its own: copies found by structure, not by name
+    "seed004_valid_tower_other_scope.meta":
+        layers("BN111", "valid/batch_normalization", "valid/batch_normalization_1"),
+    "seed004_valid_tower_other_scope.graph.pb":
+        layers("BN111", "valid/batch_normalization", "valid/batch_normalization_1"),
     "seed004_valid_tower_with_reuse.meta": CLEAN,
     "seed004_valid_tower_with_reuse.graph.pb": CLEAN,
     # -- saved with their GraphDebugInfo (source lines: test_source_lines.py)
@@ -204,10 +210,13 @@ def test_multi_tower_is_one_finding_listing_every_tower():
          ["tower_0/block2/bn", "tower_1/block1/bn", "tower_1/block2/bn"])]
 
 
-def test_training_steps_are_the_fetched_ops_not_dangling_reads():
-    """Adam's ReadVariableOp sinks run the optimizer too; the message names only train_op."""
+@pytest.mark.parametrize("name", ["adam_missing_deps.graph.pb",
+                                  "summary_after_train_op_missing_deps.graph.pb"])
+def test_training_steps_are_the_fetched_ops_not_dangling_reads_or_summaries(name):
+    """Adam's ReadVariableOp sinks run the optimizer too, and summaries may wait for the train
+    op; the message names only train_op."""
     for mode in MODES:
-        messages = [f["message"] for f in _findings(tf_fixture(mode, "adam_missing_deps.graph.pb"))]
+        messages = [f["message"] for f in _findings(tf_fixture(mode, name))]
         assert len(messages) == 1
         assert messages[0].startswith("training step 'train_op' runs 2 BN layer(s)")
 

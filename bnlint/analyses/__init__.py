@@ -29,7 +29,7 @@ def analyze(graph) -> GraphFacts:
     training = find_training_steps(graph)
     written = writes(graph)
     layers = find_bn_layers(graph, training, written)
-    twins = context.twins(layers)
+    twins = context.twins(graph, layers)
     guarded = context.in_place_updates(graph, layers)
     outputs = evaluation.evaluation_outputs(graph, training.apply_ops, training.steps)
     pretrained = pretrained_restores(graph, written, training.apply_ops)

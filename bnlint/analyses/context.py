@@ -4,9 +4,9 @@
   registers its moving-average updates in the ``UPDATE_OPS`` collection, ``tf.keras`` keeps
   them in ``layer.updates`` (so does ``tf.compat.v1.layers`` with ``trainable=False``, which
   therefore reads as ``tf.keras``).
-* :func:`twins` — the trained layer a never-trained layer is a numbered copy of
-  (``batch_normalization_2`` of ``batch_normalization``), the mark of a second tower built
-  without ``reuse``.
+* :func:`twins` — the trained layer a never-trained layer is a copy of: a numbered copy
+  (``batch_normalization_2`` of ``batch_normalization``) or a mirror by structure, the mark
+  of a second tower built without ``reuse``.
 * :func:`input_data_format` — the ``data_format`` of the op that produces the BN's input.
 * :func:`momentum` — the decay of its moving averages, read from its update arithmetic.
 
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 
-from ..graph.values import constant_value, origins
+from ..graph.values import constant_value, origins, variable_of
 from .batchnorm import BNLayer
 
 KERAS = "tf.keras"
@@ -27,6 +27,9 @@ IN_PLACE = "in-place updates"
 # How far (ops, hubs included) an in-place update may sit from the computation it guards:
 # the identity of a statistic (non-fused) or of the output (fused), through cond plumbing.
 _IN_PLACE_DEPTH = 6
+# How far back a copy's ops are compared with the trained layer's (deeper towers than this
+# are compared by their kernels).
+_MIRROR_DEPTH = 256
 _COPY_SUFFIX = re.compile(r"_\d+(?=/|$)")
 # Ops that keep their input's layout, between a convolution and the BN it feeds.
 _LAYOUT_PRESERVING = frozenset({
@@ -102,21 +105,58 @@ def strip_copy_suffixes(name: str) -> str:
     return _COPY_SUFFIX.sub("", name)
 
 
-def twins(layers: list[BNLayer]) -> dict[int, str]:
-    """For each layer whose variables nothing trains, the first trained layer with the same
-    name up to ``_N`` copy suffixes: ``{id(layer): twin name}``."""
-    trained: dict[str, str] = {}
-    for layer in layers:
-        if layer.parameters_trained or layer.updating_steps:
-            trained.setdefault(strip_copy_suffixes(layer.name), layer.name)
+def twins(graph, layers: list[BNLayer]) -> dict[int, str]:
+    """For each layer whose variables nothing trains, the trained layer it is a copy of:
+    ``{id(layer): twin name}``.
+
+    A copy is the first trained layer with the same name up to ``_N`` copy suffixes, or else
+    the one trained layer that mirrors it by structure (a tower built in another scope, whose
+    names are not numbered copies): the same chain of op types back to the same input
+    tensor, or the same kernel variable in the op that feeds it (convolutions reused, BN not).
+    """
+    trained = [layer for layer in layers if layer.parameters_trained or layer.updating_steps]
+    if len(trained) == len(layers):
+        return {}
+    by_name: dict[str, str] = {}
+    by_structure: dict[tuple, list[str]] = {}
+    for layer in trained:
+        by_name.setdefault(strip_copy_suffixes(layer.name), layer.name)
+        for key in _structure_keys(graph, layer):
+            by_structure.setdefault(key, []).append(layer.name)
     result = {}
     for layer in layers:
         if layer.parameters_trained or layer.updating_steps:
             continue
-        twin = trained.get(strip_copy_suffixes(layer.name))
+        twin = by_name.get(strip_copy_suffixes(layer.name))
+        if twin is None or twin == layer.name:
+            mirrors = {name for key in _structure_keys(graph, layer)
+                       for name in by_structure.get(key, ())}
+            twin = mirrors.pop() if len(mirrors) == 1 else None
         if twin is not None and twin != layer.name:
             result[id(layer)] = twin
     return result
+
+
+def _structure_keys(graph, layer: BNLayer) -> list[tuple]:
+    """What a copy of ``layer`` shares with it: ``("path", source, op types)`` from its input
+    back to the graph's input, and ``("kernel", variable)`` of the op producing its input."""
+    nodes = graph._node
+    keys = []
+    kinds, current = [], layer.input
+    for _ in range(_MIRROR_DEPTH):
+        if current is None:
+            break
+        data = nodes[current]
+        kinds.append(data["op"])
+        if not data["inputs"]:
+            keys.append(("path", current, tuple(kinds)))
+            break
+        current = origins(graph, *data["inputs"][0])[0][0]
+    if layer.input is not None and len(nodes[layer.input]["inputs"]) > 1:
+        kernel = variable_of(graph, *nodes[layer.input]["inputs"][1])
+        if kernel is not None and nodes[kernel]["op"] != "Const":
+            keys.append(("kernel", kernel))
+    return keys
 
 
 def input_data_format(graph, layer: BNLayer) -> str | None:

@@ -3,19 +3,25 @@
 A graph with optimizer apply ops is a *training graph*. Its *training steps* are the ops a
 session runs to train: the sinks at or after the MetaGraph's ``train_op`` collection when it
 names ops that run an apply op (``Optimizer.minimize`` fills it), otherwise every sink at or
-after an apply op, less the sinks another sink makes redundant. (The collection holds
-``minimize``'s op even when the user runs ``tf.group(minimize_op, *update_ops)``; that group is
-the sink.)
+after an apply op, less the sinks another sink makes redundant; summaries, savers and
+initializers that wait for the train op are never steps, the op they wait for is. (The
+collection holds ``minimize``'s op even when the user runs
+``tf.group(minimize_op, *update_ops)``; that group is the sink.)
 Dangling gradient ``tuple/control_dependency`` ops are ancestors of the apply ops, not
 descendants, so they are never mistaken for steps.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
-from ..graph.query import ancestors, descendants, sinks
+from ..graph.query import ancestors, consumers, descendants
 from .variables import is_optimizer_apply
+
+_BOOKKEEPING_OPS = re.compile(r"(\w*Summary(V2)?|Save(V2|Slices)?|Restore(V2|Slice)?|"
+                              r"MergeV2Checkpoints|ShardedFilename)\Z")
+_SAVER_SCOPE = re.compile(r"\Asave(_\d+)?/")
 
 
 @dataclass
@@ -64,6 +70,27 @@ def _ancestors_within(graph, node: int, region: set[int]) -> set[int]:
     return {other for other in found if nodes[other]["kind"] == "op"}
 
 
+def _is_bookkeeping(graph, node: int) -> bool:
+    """Summaries, savers and initializers: ops a session may run after the train op, never the
+    step itself."""
+    data = graph._node[node]
+    return bool(_BOOKKEEPING_OPS.match(data["op"])) or data["name"].split("/", 1)[0] in (
+        "save", "init") or bool(_SAVER_SCOPE.match(data["name"]))
+
+
+def _fetched(graph, region) -> list[int]:
+    """The ops of ``region`` a session fetches to train: its sinks once summaries, savers and
+    initializers (which may wait for the train op) are left out."""
+    nodes = graph._node
+    found = []
+    for node in region:
+        if nodes[node]["kind"] != "op" or _is_bookkeeping(graph, node):
+            continue
+        if all(_is_bookkeeping(graph, other) for other in consumers(graph, node)):
+            found.append(node)
+    return sorted(found)
+
+
 def find_training_steps(graph) -> TrainingSteps:
     nodes = graph._node
     apply_ops = [node for node, data in nodes.items() if is_optimizer_apply(data["op"])]
@@ -82,7 +109,7 @@ def find_training_steps(graph) -> TrainingSteps:
     # (``tf.group(minimize, *update_ops)``) is run through that sink, which is the real step.
     sources = valid or apply_ops
     downstream = descendants(graph, sources) | set(sources)
-    candidates = [node for node in sinks(graph) if node in downstream]
+    candidates = _fetched(graph, downstream)
     steps = _undominated(graph, candidates, descendants(graph, apply_ops) | apply_set)
     reach = {step: ancestors(graph, [step]) | {step} for step in steps}
     from_collection = bool(valid)

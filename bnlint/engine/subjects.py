@@ -142,7 +142,8 @@ _LAYER_FACT_DOCS = {
     "shares_variables_with": "other calls of the layer reading the same variables",
     "compute_ops": "the ops that normalize (one per cond branch)",
     "api": "tf.keras or tf.compat.v1.layers when the graph tells (needs a MetaGraph), else none",
-    "twin": "for a layer nothing trains: the trained layer it is a numbered copy of",
+    "twin": ("for a layer nothing trains: the trained layer it is a copy of (numbered like "
+             "it, or mirroring its upstream ops)"),
     "input_data_format": "data_format of the convolution/pooling producing the BN's input",
     "momentum": "the moving averages' momentum, read from the update arithmetic",
     "statistics_restored_by": ("how its moving statistics are restored from a pretrained "
