@@ -32,7 +32,7 @@ def analyze(graph) -> GraphFacts:
     twins = context.twins(graph, layers)
     guarded = context.in_place_updates(graph, layers)
     outputs = evaluation.evaluation_outputs(graph, training.apply_ops, training.steps)
-    pretrained = pretrained_restores(graph, written, training.apply_ops)
+    pretrained = pretrained_restores(graph, training.apply_ops)
     for layer in layers:
         layer.restored_by = sorted({pretrained[v] for v in layer.moving_statistics
                                     if v in pretrained})

@@ -74,29 +74,38 @@ def api(graph, layer: BNLayer, guarded: frozenset[int] = frozenset()) -> str | N
 def in_place_updates(graph, layers: list[BNLayer]) -> frozenset[int]:
     """The update ops that a BN computation waits for, so they run whenever it runs.
 
-    From each update op, a short forward walk over data and control edges looks for a layer's
-    normalizing op or an op reading its normalized output (the ``identity`` that
-    ``control_dependencies([update])`` puts before a statistic or after the output). Readers of
-    the batch statistics (the update arithmetic, the gradient) do not count: updates that only
-    guard ``minimize()`` run with the train op, not with the layer.
+    From a layer's normalizing op, and the ops reading its normalized output, a short walk
+    back over data and control edges looks for update ops (the ``identity`` that
+    ``control_dependencies([update])`` puts before a statistic or after the output). Control
+    hubs are not crossed: such a dependency lists one or two updates, never a hub's dozens.
+    Updates that only guard ``minimize()`` run with the train op, not with the layer, and are
+    never behind the layer's own ops.
     """
     nodes = graph._node
-    computing = {node for layer in layers for node in layer.compute_ops}
+    updates = {update for layer in layers for update in layer.update_ops}
+    if not updates:
+        return frozenset()
+    targets = {node for layer in layers for node in layer.compute_ops}
     # A fused op's output 0 is the normalized tensor; a non-fused layer's compute op is the
     # Rsqrt of its variance, which in-place updates precede.
-    reading = {user for layer in layers if layer.form == "fused" for node in layer.compute_ops
-               for user in graph._succ[node] if (node, 0) in nodes[user]["inputs"]}
-    targets = computing | reading
+    targets.update(user for layer in layers if layer.form == "fused"
+                   for node in layer.compute_ops for user in graph._succ[node]
+                   if (node, 0) in nodes[user]["inputs"])
     guarded = set()
-    for update in {update for layer in layers for update in layer.update_ops}:
-        frontier, seen = [update], {update}
+    pred = graph._pred
+    for target in targets:
+        frontier, seen = [target], {target}
         for _ in range(_IN_PLACE_DEPTH):
-            following = [other for node in frontier for other in graph._succ[node]
-                         if other not in seen]
-            if targets.intersection(following):
-                guarded.add(update)
-                break
-            seen.update(following)
+            following = []
+            for node in frontier:
+                for other in pred[node]:
+                    if other in seen or nodes[other]["kind"] == "hub":
+                        continue
+                    seen.add(other)
+                    if other in updates:
+                        guarded.add(other)
+                    else:
+                        following.append(other)
             frontier = following
     return frozenset(guarded)
 

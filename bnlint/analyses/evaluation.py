@@ -48,7 +48,7 @@ def is_gradient_scope(name: str, index=None) -> str | None:
     match = _GRADIENT_SCOPE.match(name)
     if match:
         return match.group(1)
-    if index is None:
+    if index is None or "_grad/" not in name:
         return None
     parts = name.split("/")
     for end, part in enumerate(parts):
@@ -73,6 +73,7 @@ def evaluation_outputs(graph, apply_ops, steps) -> dict[str, frozenset[int]]:
     nodes = graph._node
     steps = set(steps)
     index = graph.graph.get("index", {})
+    decided = _decided(graph)
     outputs: dict[str, list[int]] = {}
     gradient_sinks: dict[str, list[int]] = {}
     for sink in sinks(graph):
@@ -82,34 +83,41 @@ def evaluation_outputs(graph, apply_ops, steps) -> dict[str, frozenset[int]]:
         scope = is_gradient_scope(data["name"], index)
         if scope is not None:
             gradient_sinks.setdefault(scope, []).append(sink)
-        elif _decides(graph, sink):
+        elif sink in decided:
             outputs.setdefault(f"'{data['name']}'", []).append(sink)
     if gradient_sinks:
-        # A scope the optimizer applies (through averaging across towers, clipping ...) is
-        # training's own backpropagation; its dangling pieces are no use of the model.
-        feeding = [nodes[node]["name"] for node in ancestors(graph, apply_ops, edges="data")]
-        for scope, members in sorted(gradient_sinks.items()):
+        # A scope the optimizer applies (directly, or through averaging across towers,
+        # clipping ...) is training's own backpropagation; its dangling pieces are no use of
+        # the model.
+        applied = {is_gradient_scope(nodes[source]["name"], index)
+                   for apply in apply_ops for source, _ in nodes[apply]["inputs"]}
+        unapplied = {scope: members for scope, members in gradient_sinks.items()
+                     if scope not in applied}
+        feeding = ([nodes[node]["name"] for node in ancestors(graph, apply_ops, edges="data")]
+                   if unapplied else [])
+        for scope, members in sorted(unapplied.items()):
             prefix = scope + "/"
             if not any(name.startswith(prefix) for name in feeding):
                 outputs[f"tf.gradients '{scope}'"] = members
     return {label: ancestors(graph, members, edges="data") for label, members in outputs.items()}
 
 
-def _decides(graph, sink: int) -> bool:
-    """True when ``sink`` is (or is computed, a few ops below, from) a decision op."""
+def _decided(graph) -> set[int]:
+    """The decision ops and what is computed from them, a few ops below (argmax -> equal ->
+    cast -> mean): one short walk forward from the graph's few decision ops."""
     nodes = graph._node
-    frontier, seen = [sink], {sink}
+    frontier = [node for node, data in nodes.items() if data["op"] in _DECISIONS]
+    found = set(frontier)
     for _ in range(_DECISION_DEPTH):
         following = []
         for node in frontier:
-            if nodes[node]["op"] in _DECISIONS:
-                return True
-            for source, _ in nodes[node]["inputs"]:
-                if source not in seen:
-                    seen.add(source)
-                    following.append(source)
+            for user in graph._succ[node]:
+                if user not in found and nodes[user]["kind"] == "op" and any(
+                        source == node for source, _ in nodes[user]["inputs"]):
+                    found.add(user)
+                    following.append(user)
         frontier = following
-    return False
+    return found
 
 
 def evaluated_by(outputs: dict[str, frozenset[int]], compute_ops) -> list[str]:

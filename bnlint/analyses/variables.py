@@ -59,33 +59,47 @@ def is_initialiser(graph, writer: int) -> bool:
 _RESTORE_OPS = frozenset({"RestoreV2", "Restore", "RestoreSlice"})
 _CHECKPOINT_INITIALIZER = re.compile(r"checkpoint_initializer(_\d+)?\Z")
 INIT_FROM_CHECKPOINT = "init_from_checkpoint"
+# RestoreV2 -> Identity -> AssignVariableOp (resource variables); RestoreV2 -> Assign (ref).
+_RESTORE_DEPTH = 3
 
 
-def restorers(graph, written: dict[int, list[int]]) -> dict[str, set[int]]:
+def restorers(graph) -> dict[str, set[int]]:
     """Each checkpoint restore mechanism of the graph -> the variables it writes.
 
     A ``tf.compat.v1.train.Saver`` restores through its scope's ``RestoreV2`` ops (``save``,
     ``save_1`` ...): it is named by that scope. ``init_from_checkpoint`` turns variables'
     initializers into ``checkpoint_initializer`` restores: all of them are one mechanism.
+    Found forward from the few restore ops, through identities, to the assigns they feed.
     """
     nodes = graph._node
     found: dict[str, set[int]] = {}
-    for variable, writers in written.items():
-        for writer in writers:
-            data = nodes[writer]
-            if data["op"] not in ASSIGN_OPS or len(data["inputs"]) < 2:
-                continue
-            for source in origin_nodes(graph, *data["inputs"][1]):
-                if nodes[source]["op"] not in _RESTORE_OPS:
-                    continue
-                name = nodes[source]["name"]
-                label = (INIT_FROM_CHECKPOINT if _CHECKPOINT_INITIALIZER.search(name)
-                         else name.rsplit("/", 1)[0])
-                found.setdefault(label, set()).add(variable)
+    for restore, data in nodes.items():
+        if data["op"] not in _RESTORE_OPS:
+            continue
+        name = data["name"]
+        label = (INIT_FROM_CHECKPOINT if _CHECKPOINT_INITIALIZER.search(name)
+                 else name.rsplit("/", 1)[0])
+        frontier, seen = [restore], {restore}
+        for _ in range(_RESTORE_DEPTH):
+            following = []
+            for node in frontier:
+                for user in graph._succ[node]:
+                    if user in seen:
+                        continue
+                    op, inputs = nodes[user]["op"], nodes[user]["inputs"]
+                    if op in ASSIGN_OPS and len(inputs) > 1 and inputs[1][0] == node:
+                        seen.add(user)
+                        variable = variable_of(graph, *inputs[0])
+                        if variable is not None:
+                            found.setdefault(label, set()).add(variable)
+                    elif op in ("Identity", "RefIdentity"):
+                        seen.add(user)
+                        following.append(user)
+            frontier = following
     return found
 
 
-def pretrained_restores(graph, written: dict[int, list[int]], apply_ops) -> dict[int, str]:
+def pretrained_restores(graph, apply_ops) -> dict[int, str]:
     """Variables restored from a pretrained checkpoint -> how (a Saver's scope, or
     ``init_from_checkpoint``).
 
@@ -95,7 +109,7 @@ def pretrained_restores(graph, written: dict[int, list[int]], apply_ops) -> dict
     weights: a second ``Saver(var_list)``, slim's
     ``assign_from_checkpoint_fn``, a ``Scaffold(init_fn=...)`` or ``init_from_checkpoint``.
     """
-    found = restorers(graph, written)
+    found = restorers(graph)
     if not found:
         return {}
     main = max(found, key=lambda label: (len(found[label]), label != INIT_FROM_CHECKPOINT))
