@@ -18,7 +18,7 @@ import sys
 
 from .errors import BnlintError, InputError
 from .findings import Finding
-from .lint import default_policy, lint_paths, lint_sources
+from .lint import default_policy, internal_error, lint_paths, lint_sources
 from .policy import Options
 from .sources.debug_info import DebugInfo, SourceTraces
 from .sources.graph_input import GraphInput
@@ -68,7 +68,16 @@ def lint_graph(graph, **options) -> list[Finding]:
     """
     sources = _graph_input(graph)
     policy = default_policy(_options(**options))
-    findings, _ = lint_sources(sources, policy.rules_for("."), policy, ".")
+    rules = policy.rules_for(".")  # usage errors (unknown selectors) are raised as they are
+    try:
+        findings, _ = lint_sources(sources, rules, policy, ".")
+    except InputError as exc:
+        raise LintFailed([exc]) from None
+    except (RecursionError, MemoryError) as exc:
+        raise LintFailed([InputError(sources[0].path, "graph too large to analyse "
+                                                      f"({type(exc).__name__})")]) from None
+    except Exception as exc:  # the boundary, as for files (the cause stays chained)
+        raise LintFailed([internal_error(sources[0].path, exc)]) from exc
     return sorted(findings, key=Finding.sort_key)
 
 
@@ -103,6 +112,8 @@ def _graph_input(graph) -> list[GraphInput]:
     else:
         raise TypeError(f"bnlint.lint_graph takes a tf.Graph, a GraphDef, MetaGraphDef or "
                         f"SavedModel message or its bytes, not {type(graph).__name__}")
+    if not data:
+        raise LintFailed([InputError(f"<{type(graph).__name__}>", "empty input: no graph")])
     try:
         return load_tf_bytes(data, f"<{type(graph).__name__}>", "")
     except NotAGraph as exc:

@@ -14,8 +14,10 @@ import os
 
 from .errors import BnlintError
 from .paths import relative_posix
+from .yaml_files import read_text
 
 VERSION = 1
+MAX_BASELINE_BYTES = 64 << 20
 
 
 class BaselineError(BnlintError):
@@ -56,13 +58,14 @@ def write_baseline(path: str, findings) -> int:
 
 
 def load_baseline(path: str) -> Baseline:
+    text = read_text(path, lambda where, _, message: BaselineError(where, message),
+                     MAX_BASELINE_BYTES)
     try:
-        with open(path, encoding="utf-8") as handle:
-            document = json.load(handle)
-    except OSError as exc:
-        raise BaselineError(path, f"cannot read baseline: {exc.strerror}") from None
-    except json.JSONDecodeError as exc:
-        raise BaselineError(path, f"baseline is not JSON (line {exc.lineno})") from None
+        document = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        line = getattr(exc, "lineno", None)
+        raise BaselineError(path, "baseline is not JSON" + (f" (line {line})" if line else "")
+                            ) from None
     if not isinstance(document, dict) or document.get("version") != VERSION or not isinstance(
             document.get("findings"), list):
         raise BaselineError(path, f"not a bnlint baseline (version {VERSION})")
@@ -70,5 +73,8 @@ def load_baseline(path: str) -> Baseline:
     for entry in document["findings"]:
         if not isinstance(entry, dict) or not {"rule", "path", "node"} <= set(entry):
             raise BaselineError(path, "each finding needs rule, path and node")
+        if not all(isinstance(entry[key], str) for key in ("rule", "path", "node")) or not (
+                entry.get("graph") is None or isinstance(entry["graph"], str)):
+            raise BaselineError(path, "each finding's rule, path, node and graph are strings")
         keys.add((entry["rule"], entry["path"], entry.get("graph"), entry["node"]))
     return Baseline(path, keys)

@@ -54,6 +54,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="show how many findings each rule has instead of the findings")
     output.add_argument("-v", "--verbose", action="store_true",
                         help="also list skipped files and notes (Lambda layers ...)")
+    output.add_argument("--debug", action="store_true",
+                        help="let an internal error's traceback through (for bug reports)")
     rules = parser.add_argument_group("rule selection")
     rules.add_argument("--select", metavar="RULES", action="append",
                        help="only run these rules (replaces the configured selection)")
@@ -141,7 +143,7 @@ def _run(parser, args) -> int:
     options = Options(
         select=_selectors(args.select), ignore=_selectors(args.ignore),
         extend_select=_selectors(args.extend_select), extend_ignore=_selectors(args.extend_ignore),
-        rules=args.rules, config=args.config, isolated=args.isolated,
+        rules=args.rules, config=args.config, isolated=args.isolated, debug=args.debug,
     )
     policy = default_policy(options)
     here = policy.config_for(os.getcwd())

@@ -30,7 +30,9 @@ from .errors import BnlintError
 from .findings import SEVERITIES
 from .paths import relative_posix
 from .selectors import matches, specificity
-from .yaml_files import read_mapping
+from .yaml_files import read_mapping, read_text
+
+MAX_PYPROJECT_BYTES = 4 << 20
 
 CONFIG_FILES = (".bnlint.yaml", "pyproject.toml")
 KEYS = ("select", "ignore", "extend-select", "extend-ignore", "severity", "per-file-ignores",
@@ -106,11 +108,9 @@ def _read_pyproject(path: str) -> dict | None:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
         import tomli as tomllib
+    text = read_text(path, ConfigError, MAX_PYPROJECT_BYTES)
     try:
-        with open(path, "rb") as handle:
-            data = tomllib.load(handle)
-    except OSError as exc:
-        raise ConfigError(path, None, f"cannot read: {exc.strerror}") from None
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, None, f"invalid TOML: {exc}") from None
     table = data.get("tool", {}).get("bnlint")

@@ -126,26 +126,39 @@ def lint_paths(paths: list[str], policy: Policy | None = None) -> LintResult:
     for path in found.files:
         rules = policy.rules_for(path)
         try:
-            sources = load_file(path)
+            _lint_file(path, rules, policy, result)
         except Skip as exc:
             result.skipped.append(Skipped(path, str(exc)))
-            continue
         except InputError as exc:
             result.errors.append(exc)
-            continue
-        try:
-            findings, notes = lint_sources(sources, rules, policy, path)
-            result.findings.extend(findings)
-            result.notes.extend(notes)
-            result.errors.extend(_debug_info_errors(sources))
         except (RecursionError, MemoryError) as exc:
             result.errors.append(InputError(
                 path, f"graph too large to analyse ({type(exc).__name__})"))
-            continue
-        result.linted.append(path)
+        except Exception as exc:  # the boundary: one input's failure is that input's error
+            if policy.options.debug:
+                raise
+            result.errors.append(internal_error(path, exc))
     _report_directories_without_models(found, result)
     result.sort()
     return result
+
+
+def _lint_file(path: str, rules: list[Rule], policy: Policy, result: LintResult) -> None:
+    """Load, analyse and lint one file into ``result`` (its findings only once all is done)."""
+    sources = load_file(path)
+    findings, notes = lint_sources(sources, rules, policy, path)
+    result.findings.extend(findings)
+    result.notes.extend(notes)
+    result.errors.extend(_debug_info_errors(sources))
+    result.linted.append(path)
+
+
+def internal_error(path: str, exc: Exception) -> InputError:
+    """An exception no loader or analysis turned into a message: a bug in bnlint, reported as
+    this input's error (one line; ``--debug`` shows the traceback)."""
+    detail = " ".join(str(exc).split())[:200] or "no detail"
+    return InputError(path, f"bnlint could not lint this file ({type(exc).__name__}: {detail});"
+                            " rerun with --debug for the traceback and please report it")
 
 
 def _debug_info_errors(sources) -> list[InputError]:

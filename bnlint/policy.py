@@ -27,6 +27,7 @@ class Options:
     rules: list[str] = field(default_factory=list)  # extra rule directories
     config: str | None = None
     isolated: bool = False
+    debug: bool = False  # let an internal error's traceback through (--debug)
 
 
 class UnknownSelector(ValueError):

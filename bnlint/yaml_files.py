@@ -9,6 +9,9 @@ was built with it.
 
 from __future__ import annotations
 
+import os
+import stat
+
 import yaml
 
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -19,22 +22,55 @@ def safe_load(stream):
     return yaml.load(stream, Loader=SAFE_LOADER)  # noqa: S506 (a safe loader)
 
 
+# Rule and configuration files are a few KB; anything much larger is not one.
+MAX_YAML_BYTES = 1 << 20
+
+
 def read_mapping(path: str, error, mapping_required: str = "must be a mapping",
                  empty: dict | None = None) -> dict:
     """The mapping in the YAML file at ``path``. Problems raise ``error(path, None, message)``;
-    an empty file gives ``empty`` when that is not None."""
+    an empty file gives ``empty`` when that is not None.
+
+    Only a regular file of at most ``MAX_YAML_BYTES`` is read (a FIFO would block forever),
+    and aliases are refused: expanding ``*references`` is how a few lines of YAML become
+    gigabytes ("billion laughs"), and no rule or configuration needs them.
+    """
+    text = read_text(path, error, MAX_YAML_BYTES)
     try:
-        with open(path, encoding="utf-8") as handle:
-            data = safe_load(handle)
-    except OSError as exc:
-        raise error(path, None, f"cannot read: {exc.strerror}") from None
+        if "*" in text:  # only a document with an alias needs its events checked
+            for event in yaml.parse(text, Loader=SAFE_LOADER):
+                if isinstance(event, yaml.AliasEvent):
+                    mark = event.start_mark
+                    raise error(path, None, f"YAML alias at line {mark.line + 1}: aliases "
+                                            "(*name) are not allowed in bnlint's files")
+        data = safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        raise error(path, None, f"invalid YAML{where}: {problem}") from None
+        raise error(path, None, f"invalid YAML{where}: {' '.join(problem.split())}") from None
     if data is None and empty is not None:
         return empty
     if not isinstance(data, dict):
         raise error(path, None, mapping_required)
+    for key in data:
+        if not isinstance(key, str):
+            raise error(path, None, f"key {key!r} is not a string")
     return data
+
+
+def read_text(path: str, error, limit: int) -> str:
+    """The UTF-8 text of the regular file at ``path`` (at most ``limit`` bytes)."""
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise error(path, None, "not a regular file")
+        with open(path, "rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        raise error(path, None, f"cannot read: {exc.strerror or exc}") from None
+    if len(data) > limit:
+        raise error(path, None, f"larger than {limit // 1024} KiB: not a bnlint YAML file")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise error(path, None, f"not UTF-8 text (byte {exc.start})") from None

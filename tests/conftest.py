@@ -6,6 +6,14 @@ import sys
 from contextlib import redirect_stderr, redirect_stdout
 
 import pytest
+from hypothesis import settings
+
+# The fuzzing harness (tests/test_fuzz.py): a short run by default, a campaign on request
+# (pytest -m fuzz --hypothesis-profile=long).
+settings.register_profile("bnlint", max_examples=60, deadline=None)
+settings.register_profile("long", deadline=None,
+                          max_examples=int(os.environ.get("BNLINT_FUZZ_EXAMPLES", "20000")))
+settings.load_profile("bnlint")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURES = os.path.join(ROOT, "fixtures")

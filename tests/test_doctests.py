@@ -6,6 +6,8 @@ import importlib
 import pytest
 
 MODULES = ["bnlint.graph.attrs", "bnlint.graph.query", "bnlint.analyses.batchnorm",
+           "bnlint.analyses.context", "bnlint.analyses.evaluation", "bnlint.analyses.warmup",
+           "bnlint.sources.keras_config",
            "bnlint.sources.debug_info", "bnlint.selectors"]
 
 

@@ -67,7 +67,10 @@ def analyze_keras(graph, source: KerasInput) -> KerasFacts:
         "has_lambda": any(data["op"] == "Lambda" for data in nodes.values()),
         "compiled": source.training_config is not None,
     }
-    layers = {node: _layer_facts(graph, node, source, graph_facts) for node in nodes}
+    frozen_containers = {data["container"] for data in nodes.values()
+                         if data["attrs"].get("trainable", True) is False}
+    layers = {node: _layer_facts(graph, node, source, graph_facts, frozen_containers)
+              for node in nodes}
     return KerasFacts(graph, source, layers, graph_facts, _opaque_layers(graph))
 
 
@@ -108,8 +111,9 @@ def _batch_size(graph) -> int | None:
 
 def _containers(graph, node: int):
     nodes = graph._node
-    container = nodes[node]["container"]
-    while container is not None:
+    container, seen = nodes[node]["container"], {node}
+    while container is not None and container not in seen:
+        seen.add(container)
         yield container
         container = nodes[container]["container"]
 
@@ -127,7 +131,8 @@ def _training_argument(graph, node: int):
     return None
 
 
-def _layer_facts(graph, node: int, source: KerasInput, graph_facts) -> dict[str, Any]:
+def _layer_facts(graph, node: int, source: KerasInput, graph_facts,
+                 frozen_containers: set[int]) -> dict[str, Any]:
     nodes = graph._node
     data = nodes[node]
     config = data["attrs"]
@@ -143,9 +148,7 @@ def _layer_facts(graph, node: int, source: KerasInput, graph_facts) -> dict[str,
         "effectively_trainable": own_trainable and all(
             nodes[c]["attrs"].get("trainable", True) is not False for c in containers),
         "training_argument": _training_argument(graph, node),
-        "container_has_frozen_layers": bool(containers) and any(
-            nodes[member]["attrs"].get("trainable", True) is False
-            for member in nodes if nodes[member]["container"] == containers[0]),
+        "container_has_frozen_layers": bool(containers) and containers[0] in frozen_containers,
         "is_bn": data["op"] in BN_CLASSES,
         "keras_version": graph_facts["keras_version"],
     }

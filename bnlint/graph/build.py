@@ -39,6 +39,7 @@ import re
 
 import networkx as nx
 
+from ..errors import InputError
 from ..sources.graph_input import GraphInput
 from .attrs import Attrs
 
@@ -272,6 +273,10 @@ class _Builder:
     def wire_data_input(self, v: int, text: str, position: int) -> tuple[int, int]:
         """Input ``position`` of main-graph node ``v``, ``name`` or ``name:port``."""
         name, _, port = text.partition(":")
+        if port and not (port.isascii() and port.isdigit()):
+            raise InputError(self.source.path, f"input '{text}' of node "
+                                               f"'{self.nodes[v]['name']}' has a non-numeric "
+                                               "output index")
         u = self.index.get(name)
         if u is None:
             u = self.missing(name)
@@ -314,8 +319,12 @@ class _Builder:
         returns = {}
         for function, branch in calls:
             name = f"{prefix}/{branch}" if branch else prefix
-            if (function in stack or len(stack) >= MAX_CALL_DEPTH
-                    or self.inlined >= MAX_INLINED_NODES):
+            if function in stack:
+                cycle = " -> ".join((*stack[stack.index(function):], function))
+                raise InputError(self.source.path, f"function '{function}' calls itself "
+                                                   f"({cycle}): a TensorFlow function library "
+                                                   "cannot be recursive")
+            if len(stack) >= MAX_CALL_DEPTH or self.inlined >= MAX_INLINED_NODES:
                 rets = self.link(site, function, arguments, stack)
             else:
                 first = len(self.nodes)

@@ -15,6 +15,7 @@ its output layers. A layer called several times (shared) is one node with severa
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 
@@ -73,16 +74,33 @@ def _connect(graph, producer: int, consumer: int, call: int) -> None:
         graph.add_edge(producer, consumer, kind="data", calls=[call])
 
 
+_NAME_FIELD = re.compile(r'"name"\s*:\s*("(?:[^"\\]|\\.)*")')
+
+
 def name_lines(text: str, layers: list[LayerSpec]) -> dict[str, int]:
-    """Line of each layer's ``"name": "..."`` in a JSON config, found in document order."""
-    result: dict[str, int] = {}
-    position, line = 0, 1
-    for layer in layers:
-        pattern = re.compile(r'"name"\s*:\s*' + re.escape(json.dumps(layer.name)))
-        match = pattern.search(text, position)
-        if match is None:
+    """Line of each layer's ``"name": "..."`` in a JSON config, found in document order.
+
+    One pass over the text collects every ``"name"`` (decoded, so escaped names match), then
+    each layer takes the first occurrence of its name after the previous layer's.
+    """
+    occurrences: dict[str, list[int]] = {}
+    starts = []
+    for match in _NAME_FIELD.finditer(text):
+        try:
+            name = json.loads(match.group(1))
+        except ValueError:
             continue
-        line += text.count("\n", position, match.start())
-        position = match.start()
+        occurrences.setdefault(name, []).append(len(starts))
+        starts.append(match.start())
+    result: dict[str, int] = {}
+    position, offset, line = -1, 0, 1
+    for layer in layers:
+        candidates = occurrences.get(layer.name, ())
+        found = bisect.bisect_right(candidates, position)
+        if found == len(candidates):
+            continue
+        position = candidates[found]
+        line += text.count("\n", offset, starts[position])
+        offset = starts[position]
         result[layer.path] = line
     return result

@@ -8,6 +8,7 @@ skipped quietly; one that cannot be read is an error.
 from __future__ import annotations
 
 import os
+import stat
 
 from ..errors import InputError
 from .graph_input import GraphInput
@@ -25,8 +26,13 @@ class Skip(Exception):
 
 
 def read_limited(path: str, display: str) -> bytes:
+    """The bytes of the regular file at ``path`` (symlinks followed to one). A FIFO would
+    block forever and a device (a link to /dev/zero) never ends: they are skipped."""
     try:
-        size = os.path.getsize(path)
+        status = os.stat(path)
+        if not stat.S_ISREG(status.st_mode):
+            raise Skip(f"not a regular file ({_file_kind(status.st_mode)}): not read")
+        size = status.st_size
         if size > MAX_BYTES:
             raise InputError(
                 display,
@@ -34,14 +40,23 @@ def read_limited(path: str, display: str) -> bytes:
                 "it cannot be a TensorFlow graph",
             )
         with open(path, "rb") as handle:
-            data = handle.read()
-    except InputError:
+            data = handle.read(MAX_BYTES + 1)
+    except (InputError, Skip):
         raise
     except OSError as exc:
         raise InputError(display, f"cannot read file: {exc.strerror or exc}") from None
     if not data:
         raise InputError(display, "file is empty")
     return data
+
+
+def _file_kind(mode: int) -> str:
+    for test, kind in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"),
+                       (stat.S_ISDIR, "a directory")):
+        if test(mode):
+            return kind
+    return "not a plain file"
 
 
 def load_file(path: str, display: str | None = None) -> list[GraphInput | KerasInput]:

@@ -17,6 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 MODEL_CLASSES = frozenset({"Sequential", "Model", "Functional"})
+# Bounds on what a config may hold (the largest real models have a few thousand layers and
+# nest models a few levels deep).
+MAX_LAYERS = 100_000
+MAX_NESTING = 64
 
 
 class ConfigError(ValueError):
@@ -81,8 +85,21 @@ def flatten(spec: dict) -> list[LayerSpec]:
     """Every layer of the model ``spec``, outer model first, nested models' layers after the
     model that holds them, each with the layers feeding each of its calls."""
     result: list[LayerSpec] = []
-    _model(spec, None, result, "model")
+    _model(spec, None, result, "model", used=set())
     return result
+
+
+def _unique(path: str, used: set[str]) -> str:
+    """A layer path not used yet: a nested model may be named like the model around it (whose
+    name paths leave out), and hostile configs repeat names; the second gets ``#2``."""
+    unique, count = path, 1
+    while unique in used:
+        count += 1
+        unique = f"{path}#{count}"
+    used.add(unique)
+    if len(used) > MAX_LAYERS:
+        raise ConfigError(f"more than {MAX_LAYERS:,} layers: not a model bnlint reads")
+    return unique
 
 
 def _name(entry: dict, where: str) -> str:
@@ -96,10 +113,15 @@ def _name(entry: dict, where: str) -> str:
 
 
 def _model(spec: dict, container: str | None, result: list[LayerSpec], where: str,
-           prefix: str = "") -> LayerSpec:
+           prefix: str = "", used: set[str] | None = None, depth: int = 0) -> LayerSpec:
+    if depth > MAX_NESTING:
+        raise ConfigError(f"{where}: models nested more than {MAX_NESTING} deep")
+    used = set() if used is None else used
     name = _name(spec, where) if not isinstance(spec.get("config"), list) else (
         spec.get("name") or "sequential")
-    path = f"{prefix}{name}"
+    if not isinstance(name, str):
+        raise ConfigError(f"{where}: a model without a name")
+    path = _unique(f"{prefix}{name}", used)
     inner = "" if container is None else f"{path}/"  # the outermost model's name is left out
     model = LayerSpec(path=path, name=name, class_name=spec["class_name"],
                       config=spec.get("config") if isinstance(spec.get("config"), dict) else {},
@@ -114,10 +136,11 @@ def _model(spec: dict, container: str | None, result: list[LayerSpec], where: st
         if not isinstance(entry, dict) or not isinstance(entry.get("class_name"), str):
             raise ConfigError(f"{where}.layers[{index}]: not a layer config")
         if is_model_config(entry):
-            child = _model(entry, path, result, f"{where}.layers[{index}]", inner)
+            child = _model(entry, path, result, f"{where}.layers[{index}]", inner, used,
+                           depth + 1)
         else:
             layer_name = _name(entry, f"{where}.layers[{index}]")
-            child = LayerSpec(path=f"{inner}{layer_name}", name=layer_name,
+            child = LayerSpec(path=_unique(f"{inner}{layer_name}", used), name=layer_name,
                               class_name=entry["class_name"],
                               config=entry.get("config") if isinstance(entry.get("config"),
                                                                        dict) else {},

@@ -9,14 +9,20 @@ read with h5py, imported only when one is linted.
 
 from __future__ import annotations
 
+import codecs
+import dataclasses
 import io
 import json
+import lzma
+import math
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InputError
+from .isolation import run_isolated
 from .keras_config import ConfigError, LayerSpec, bare_model_config, flatten, is_model_config
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
@@ -28,7 +34,19 @@ ARCHIVE_MEMBERS = {"config.json": 64 << 20, "metadata.json": 1 << 20,
 MAX_EXPANSION = 200
 BN_CLASSES = frozenset({"BatchNormalization", "SyncBatchNormalization"})
 BN_ROLES = ("gamma", "beta", "moving_mean", "moving_variance")
+# A BN layer's vectors have one value per channel; no real layer has millions.
+MAX_CHANNELS = 1 << 20
 _ITERATIONS = re.compile(r"(^|/)(iter|iterations|iteration)(:0)?\Z")
+
+
+# What h5py raises for a damaged file: bad superblocks and heaps (OSError, RuntimeError),
+# missing or dangling links (KeyError), objects of the wrong kind or dtype (TypeError,
+# ValueError, AttributeError).
+_HDF5_ERRORS = (OSError, KeyError, ValueError, TypeError, RuntimeError, AttributeError)
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split())[:200] or type(exc).__name__
 
 
 class NotAModel(Exception):
@@ -72,9 +90,31 @@ def sniff_keras(data: bytes) -> str | None:
 def load_keras_bytes(data: bytes, display: str, kind: str) -> list[KerasInput]:
     if kind == "json":
         return [_from_json(data, display)]
-    if kind == "hdf5":
-        return [_from_hdf5(data, display)]
-    return [_from_archive(data, display)]
+    reader = _from_hdf5 if kind == "hdf5" else _from_archive
+    # HDF5 (an .h5 file, a .keras file's weights) is read in a child process with a time
+    # limit: libhdf5 can hang on damaged data (see bnlint.sources.isolation). What the readers
+    # load lazily (h5py, numpy, codecs) is loaded here first, once,
+    # not in every child.
+    _h5py()
+    import numpy  # noqa: F401
+
+    for codec in ("cp437", "ascii", "utf-8"):  # zip member names, h5py string dtypes
+        codecs.lookup(codec)
+
+    return [run_isolated(lambda: reader(data, display), _encode_input, _decode_input, display,
+                         NotAModel)]
+
+
+def _encode_input(source: KerasInput) -> dict:
+    return dataclasses.asdict(source)
+
+
+def _decode_input(data: dict) -> KerasInput:
+    layers = []
+    for layer in data.pop("layers"):
+        layer["calls"] = [[tuple(item) for item in call] for call in layer["calls"]]
+        layers.append(LayerSpec(**layer))
+    return KerasInput(layers=layers, **data)
 
 
 # -- JSON ------------------------------------------------------------------------------------
@@ -163,10 +203,10 @@ def _from_hdf5(data: bytes, display: str) -> KerasInput:
     with _open_hdf5(data, display) as handle:
         try:
             return _read_hdf5(handle, display)
-        except (OSError, KeyError, ValueError, TypeError) as exc:
+        except _HDF5_ERRORS as exc:
             if isinstance(exc, InputError):
                 raise
-            raise InputError(display, f"corrupt Keras HDF5 file: {exc}") from None
+            raise InputError(display, f"corrupt Keras HDF5 file: {_one_line(exc)}") from None
 
 
 def _read_hdf5(handle, display: str) -> KerasInput:
@@ -210,7 +250,9 @@ def _weights_only(handle, display, version, backend) -> KerasInput:
             owner, _, leaf = path.rpartition("/")
             role = leaf.split(":")[0]
             if role in BN_ROLES:
-                owners.setdefault(owner, {})[role] = [float(v) for v in dataset[()].ravel()]
+                values = _vector(dataset)
+                if values is not None:
+                    owners.setdefault(owner, {})[role] = values
         bn_owners = {owner: roles for owner, roles in owners.items() if "moving_mean" in roles}
         nested = any(owner and owner != name for owner in bn_owners)
         layers.append(LayerSpec(path=name, name=name,
@@ -257,8 +299,8 @@ def _keras3_weights_only(handle, display, root: LayerSpec | None = None,
                                         "BatchNormalization" if is_bn else "Layer"),
                                     container=container, is_model=nested))
             if is_bn and variables is not None and len(variables) == len(BN_ROLES):
-                bn_weights[path] = {role: [float(v) for v in variables[str(i)][()].ravel()]
-                                    for i, role in enumerate(BN_ROLES)}
+                values = {role: _vector(variables[str(i)]) for i, role in enumerate(BN_ROLES)}
+                bn_weights[path] = {role: v for role, v in values.items() if v is not None}
             if nested:
                 walk(child["layers"], f"{path}/", path)
 
@@ -291,7 +333,9 @@ def _roles(group) -> dict[str, list[float]]:
     for name, dataset in _datasets(group):
         leaf = name.rsplit("/", 1)[-1].split(":")[0]
         if leaf in BN_ROLES and leaf not in roles:
-            roles[leaf] = [float(v) for v in dataset[()].ravel()]
+            values = _vector(dataset)
+            if values is not None:
+                roles[leaf] = values
     return roles
 
 
@@ -317,11 +361,33 @@ def _iterations(group) -> int | None:
         return None
     for name, dataset in _datasets(group):
         if _ITERATIONS.search(name) and dataset.shape in ((), (1,)):
-            try:
-                return int(dataset[()].ravel()[0]) if dataset.shape else int(dataset[()])
-            except (TypeError, ValueError):
-                return None
+            return _count(dataset)
     return None
+
+
+def _count(dataset) -> int | None:
+    """A saved step counter: an integer (or integral float) scalar, else None."""
+    if dataset.dtype.kind not in "iuf":
+        return None
+    value = dataset[()]
+    value = value.ravel()[0] if getattr(value, "shape", ()) else value
+    if dataset.dtype.kind == "f":
+        return int(value) if math.isfinite(value) and value >= 0 and value == int(value) else None
+    return int(value) if value >= 0 else None
+
+
+def _vector(dataset) -> list[float] | None:
+    """A BN variable's values: read only a numeric dataset of one plausible channel vector,
+    never what a damaged or hostile file declares (terabytes, strings, matrices)."""
+    h5py = _h5py()
+    if not isinstance(dataset, h5py.Dataset) or dataset.dtype.kind not in "fiu":
+        return None
+    shape = dataset.shape or ()
+    if len(shape) > 1 or (shape and not 0 < shape[0] <= MAX_CHANNELS):
+        return None
+    import numpy  # h5py's own dependency, loaded with it
+
+    return [float(v) for v in numpy.ravel(dataset[()])]
 
 
 # -- .keras archives ---------------------------------------------------------------------------
@@ -336,8 +402,17 @@ def _member(archive: zipfile.ZipFile, name: str, display: str) -> bytes | None:
                                                                                 info.compress_size)):
         raise InputError(display, f"archive member {name} expands to {info.file_size} bytes "
                                   f"from {info.compress_size}: refused (zip bomb?)")
-    with archive.open(info) as handle:
-        data = handle.read(limit + 1)
+    if info.flag_bits & 0x1:
+        raise InputError(display, f"archive member {name} is encrypted: bnlint reads no "
+                                  "password-protected .keras files")
+    try:
+        with archive.open(info) as handle:
+            data = handle.read(limit + 1)
+    except NotImplementedError:
+        raise InputError(display, f"archive member {name} uses a compression method Python "
+                                  f"cannot read ({info.compress_type})") from None
+    except (zlib.error, lzma.LZMAError, EOFError) as exc:
+        raise InputError(display, f"archive member {name} is corrupt: {_one_line(exc)}") from None
     if len(data) > limit:
         raise InputError(display, f"archive member {name} is larger than it declares: refused")
     return data
@@ -434,7 +509,9 @@ def _keras3_bn_weights(weights, layers: list[LayerSpec]) -> dict[str, dict[str, 
         values = {}
         for index, role in enumerate(roles):
             if str(index) in group:
-                values[role] = [float(v) for v in group[str(index)][()].ravel()]
+                vector = _vector(group[str(index)])
+                if vector is not None:
+                    values[role] = vector
         if values:
             found[layer.path] = values
     return found
@@ -444,9 +521,9 @@ def _keras3_iterations(group) -> int | None:
     if group is None or "vars" not in group or "0" not in group["vars"]:
         return None
     dataset = group["vars"]["0"]
-    if dataset.shape != () or dataset.dtype.kind not in "iu":
+    if not isinstance(dataset, _h5py().Dataset) or dataset.shape != ():
         return None
-    return int(dataset[()])
+    return _count(dataset)
 
 
 # -- SavedModel keras_metadata.pb -----------------------------------------------------------

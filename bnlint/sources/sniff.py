@@ -27,7 +27,7 @@ _TEXT_FIRST_FIELD = {
     "asset_file_def": META_GRAPH_DEF, "object_graph_def": META_GRAPH_DEF,
     "saved_model_schema_version": SAVED_MODEL, "meta_graphs": SAVED_MODEL,
 }
-_FIRST_IDENT = re.compile(rb"\A(?:\s+|#[^\n]*\n)*([A-Za-z_][A-Za-z0-9_]*)")
+_FIRST_IDENT = re.compile(rb"\A(?:\s|#[^\n]*\n)*([A-Za-z_][A-Za-z0-9_]*)")
 _TEXT_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 

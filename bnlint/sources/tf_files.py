@@ -105,6 +105,9 @@ def _load_text(data: bytes, kind: str, display: str) -> list[GraphInput]:
     text_format = protos.text_format()
     try:
         text_format.Parse(text, message)
+    except RecursionError:
+        raise InputError(display, f"text {kind} nested too deeply to parse (TensorFlow's nest "
+                                  "about ten levels)") from None
     except text_format.ParseError as exc:
         line, column = exc.GetLine(), exc.GetColumn()
         detail = str(exc)
