@@ -26,7 +26,8 @@ def origins(graph, node: int, port: int = 0, through=PASS_THROUGH) -> list[tuple
     """The ``(node, port)`` outputs that ``node:port`` ultimately forwards, in discovery order.
 
     Walks back through ``through`` ops, ``Merge`` (every input), and function calls (the value
-    each branch returns for that output). Several origins mean a control-flow choice.
+    each branch returns for that output). Several origins mean a control-flow choice; there
+    is always at least one.
     """
     nodes = graph._node
     found: list[tuple[int, int]] = []
@@ -55,7 +56,9 @@ def origins(graph, node: int, port: int = 0, through=PASS_THROUGH) -> list[tuple
                         stack.append((*branch_returns[out], depth + 1))
                 continue
         found.append((current, out))
-    return found
+    # A walk that only went round a cycle (Identity ops feeding each other, in a damaged
+    # graph) found no origin: the tensor itself is the best answer.
+    return found or [(node, port)]
 
 
 def origin_nodes(graph, node: int, port: int = 0, through=PASS_THROUGH) -> list[int]:
