@@ -21,6 +21,7 @@ from .findings import Finding, Note
 from .graph.build import build_graph, op_origin
 from .graph.keras_build import build_keras_graph
 from .policy import Options, Policy
+from .sources.checkpoint import read_checkpoint
 from .sources.debug_info import resolve_source_file
 from .sources.discover import Skipped, directory_without_models, discover
 from .sources.files import Skip, load_file
@@ -82,7 +83,21 @@ def lint_graph_input(source: GraphInput | KerasInput,
                      for node, why in facts.opaque]
             return run_rules(rules, graph, facts), notes
         graph = build_graph(source)
-        return run_rules(rules, graph, analyze(graph), _locator(graph, source.debug)), []
+        facts = analyze(graph, _checkpoint(source))
+        source.errors.extend(facts.errors)
+        return run_rules(rules, graph, facts, _locator(graph, source.debug)), []
+
+
+def _checkpoint(source: GraphInput):
+    """The checkpoint saved with the graph, its index read (an unreadable one is an error of
+    its own; the graph is linted without it)."""
+    if source.checkpoint is None:
+        return None
+    try:
+        return read_checkpoint(source.checkpoint)
+    except InputError as exc:
+        source.errors.append(exc)
+        return None
 
 
 def _locator(graph, debug):
@@ -167,8 +182,9 @@ def _debug_info_errors(sources) -> list[InputError]:
     errors = []
     for source in sources:
         error = getattr(source, "debug", None) and source.debug.error
-        if error is not None and error not in errors:
-            errors.append(error)
+        for found in [error, *getattr(source, "errors", ())]:
+            if found is not None and found not in errors:
+                errors.append(found)
     return errors
 
 

@@ -7,7 +7,8 @@ import pytest
 
 MODULES = ["bnlint.graph.attrs", "bnlint.graph.query", "bnlint.analyses.batchnorm",
            "bnlint.analyses.context", "bnlint.analyses.evaluation", "bnlint.analyses.warmup",
-           "bnlint.sources.keras_config",
+           "bnlint.sources.keras_config", "bnlint.sources.checkpoint",
+           "bnlint.analyses.saved_state",
            "bnlint.sources.debug_info", "bnlint.selectors"]
 
 

@@ -14,6 +14,7 @@ The default profile keeps this short; the long one is the real fuzzing campaign:
 
 from __future__ import annotations
 
+import collections
 import io
 import json
 import os
@@ -52,6 +53,19 @@ SECONDS_PER_INPUT = 20
 SETTINGS = settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                           HealthCheck.too_slow,
                                                           HealthCheck.data_too_large])
+
+
+# Inputs tried per test, written to $BNLINT_FUZZ_REPORT (JSON) at the end of a run.
+COUNTS: collections.Counter = collections.Counter()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def report_counts():
+    yield
+    report = os.environ.get("BNLINT_FUZZ_REPORT")
+    if report:
+        with open(report, "w", encoding="utf-8") as handle:
+            json.dump(dict(sorted(COUNTS.items())), handle, indent=1)
 
 
 class Hang(Exception):
@@ -104,6 +118,7 @@ def check_run(code: int, out: str, err: str, good_linted: bool = True) -> dict |
 
 
 def lint_bytes(tmp_path, name: str, data: bytes) -> None:
+    COUNTS.update([os.environ.get("PYTEST_CURRENT_TEST", "?").split(" ")[0].split("::")[-1]])
     directory = tmp_path / "fuzz"
     shutil.rmtree(directory, ignore_errors=True)
     directory.mkdir()
@@ -353,6 +368,7 @@ def test_mutated_hdf5_attributes_and_datasets(tmp_path):
                 for name in list(optimizer):
                     del optimizer[name]
                 optimizer.create_dataset("iterations:0", data=2**62)
+        COUNTS.update([os.environ["PYTEST_CURRENT_TEST"].split(" ")[0].split("::")[-1]])
         check_run(*run(path, GOOD, "--format", "json", "--isolated"))
 
     fuzz()
@@ -388,6 +404,7 @@ def test_mutated_keras_archives(tmp_path):
         if change == "stored-garbage":
             data = mutate_bytes(data, [("zero", 0.5, b"\x00" * 64)])
         path.write_bytes(data)
+        COUNTS.update([os.environ["PYTEST_CURRENT_TEST"].split(" ")[0].split("::")[-1]])
         check_run(*run(path, GOOD, "--format", "json", "--isolated"))
 
     fuzz()
@@ -416,6 +433,7 @@ def test_mutated_rule_files(tmp_path):
         text = mutate_bytes(original.replace("BN101", "XBN101").encode(), edits) \
             + snippet.encode("utf-8", "surrogatepass")
         (rules / "XBN101-fuzz.yaml").write_bytes(text)
+        COUNTS.update(["test_mutated_rule_files"])
         check_run(*run(GOOD, "--rules", rules, "--format", "json", "--isolated"),
                   good_linted=False)
 
@@ -433,6 +451,7 @@ def test_mutated_configuration_and_baseline_files(tmp_path):
         (project / ".bnlint.yaml").write_bytes(
             mutate_bytes(snippet.encode("utf-8", "surrogatepass") or b"select: [ALL]\n", edits))
         (project / "baseline.json").write_bytes(_dump(baseline))
+        COUNTS.update(["test_mutated_configuration_and_baseline_files"])
         check_run(*run(project / "good.meta", "--format", "json"), good_linted=False)
         check_run(*run(project / "good.meta", "--format", "json", "--isolated",
                        "--baseline", project / "baseline.json"), good_linted=False)

@@ -280,7 +280,7 @@ def test_encrypted_keras_archive_member(tmp_path):
 def test_an_internal_error_is_one_line_and_debug_shows_it(tmp_path, monkeypatch):
     import bnlint.lint
 
-    def broken(graph):
+    def broken(graph, checkpoint=None):
         raise KeyError("oops")
 
     monkeypatch.setattr(bnlint.lint, "analyze", broken)

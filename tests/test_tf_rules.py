@@ -47,6 +47,9 @@ EXPECTED = {
     "layers_collection_too_early.meta": layers("BN101", *CONV),
     "layers_group_train_op.meta": CLEAN,  # tf.group(minimize, *update_ops)
     "adam_missing_deps.graph.pb": layers("BN101", *CONV),
+    # -- what only the checkpoint shows: BN142 untrained, BN143 corrupt statistics
+    "updates_wired_to_unused_train_op_model_dir": layers("BN142", *CONV),
+    "diverged_training_model_dir": layers("BN143", *CONV),
     "summary_after_train_op_missing_deps.graph.pb": layers("BN101", *CONV),
     "keras_updates_missing.meta": layers("BN101", *KERAS),  # updates in layer.updates
     "keras_model_updates.meta": CLEAN,

@@ -5,9 +5,9 @@ Each analysis is a pure function of the DAG; :func:`analyze` runs them in depend
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from . import context, evaluation
+from . import context, evaluation, saved_state
 from .batchnorm import BNLayer, find_bn_layers
 from .training import TrainingSteps, find_training_steps
 from .variables import pretrained_restores, writes
@@ -19,13 +19,16 @@ class GraphFacts:
     training: TrainingSteps
     writes: dict[int, list[int]]
     layers: list[BNLayer]
+    errors: list = field(default_factory=list)  # the checkpoint's, when it cannot be read
 
     @property
     def is_training_graph(self) -> bool:
         return self.training.is_training_graph
 
 
-def analyze(graph) -> GraphFacts:
+def analyze(graph, checkpoint=None) -> GraphFacts:
+    """Every analysis of ``graph``; with ``checkpoint`` (a :class:`bnlint.sources.checkpoint.
+    Checkpoint` saved with it), also what it saved for each BN layer."""
     training = find_training_steps(graph)
     written = writes(graph)
     layers = find_bn_layers(graph, training, written)
@@ -43,4 +46,7 @@ def analyze(graph) -> GraphFacts:
         layer.twin = twins.get(id(layer))
         layer.input_data_format = context.input_data_format(graph, layer)
         layer.momentum = context.momentum(graph, layer)
-    return GraphFacts(graph, training, written, layers)
+    saved, errors = saved_state.saved_facts(graph, layers, checkpoint)
+    for layer in layers:
+        layer.saved = saved.get(id(layer), saved_state.EMPTY)
+    return GraphFacts(graph, training, written, layers, errors)

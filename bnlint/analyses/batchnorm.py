@@ -88,6 +88,7 @@ class BNLayer:
     momentum: float | None = None
     evaluated_by: list[str] = field(default_factory=list)
     restored_by: list[str] = field(default_factory=list)
+    saved: dict[str, Any] = field(default_factory=dict)  # what a checkpoint saved for it
 
     @property
     def variables(self) -> list[int]:
@@ -592,6 +593,7 @@ def describe(graph, layer: BNLayer) -> dict[str, Any]:
         "momentum": layer.momentum,
         "evaluated_by": layer.evaluated_by,
         "statistics_restored_by": layer.restored_by,
+        **layer.saved,
         **warmup(layer.momentum, graph.graph.get("checkpoint_step")),
     }
 

@@ -146,6 +146,14 @@ _LAYER_FACT_DOCS = {
              "it, or mirroring its upstream ops)"),
     "input_data_format": "data_format of the convolution/pooling producing the BN's input",
     "momentum": "the moving averages' momentum, read from the update arithmetic",
+    "saved_statistics": ("what the checkpoint saved with the graph holds for its moving "
+                         "statistics: untrained (exactly 0 and 1 while gamma/beta moved), "
+                         "initial (exactly 0 and 1), trained, corrupt, or none without one"),
+    "saved_evidence": "words for messages: what the checkpoint shows, when it confirms a bug",
+    "saved_corruption": "how the saved moving statistics are corrupt (NaN, Inf, negative)",
+    "saved_initial_share": ("share of channels whose saved moving mean is within 0.1 of 0 and "
+                            "moving variance within 10% of 1"),
+    "saved_step": "the training steps the checkpoint records (its global step)",
     "statistics_restored_by": ("how its moving statistics are restored from a pretrained "
                                "checkpoint (a second Saver's scope, init_from_checkpoint), "
                                "if they are"),

@@ -482,7 +482,7 @@ class _Builder:
             path=source.path, label=source.label, kind=source.kind, encoding=source.encoding,
             tags=source.tags, collections=source.collections,
             tensorflow_version=source.tensorflow_version, index=self.index,
-            checkpoint_step=source.checkpoint_step,
+            checkpoint_step=source.checkpoint_step, checkpoint=source.checkpoint,
             hubs=len(self.hubs) + len(self.chunks),
             uncalled_functions=sorted(set(self.library) - self.instantiated),
         )

@@ -8,6 +8,7 @@ skipped quietly; one that cannot be read is an error.
 from __future__ import annotations
 
 import os
+import re
 import stat
 
 from ..errors import InputError
@@ -59,9 +60,38 @@ def _file_kind(mode: int) -> str:
     return "not a plain file"
 
 
+_DATA_SHARD = re.compile(r"\.data-\d{5}-of-\d{5}\Z")
+
+
+def checkpoint_part(path: str) -> str | None:
+    """Why ``path`` is part of a TensorFlow checkpoint (its ``.index``, a data shard), or None.
+    Such files are read with the graph they were saved with, never linted on their own."""
+    name = os.path.basename(path)
+    prefix = None
+    if _DATA_SHARD.search(name):
+        prefix = path[:_DATA_SHARD.search(path).start()]
+    elif name.endswith(".index") and _is_table(path):
+        prefix = path[:-len(".index")]
+    if prefix is None:
+        return None
+    graph = prefix + ".meta"
+    if os.path.isfile(graph):
+        return f"part of the checkpoint {os.path.basename(prefix)}: read with {graph}"
+    return f"part of the checkpoint {os.path.basename(prefix)}, whose graph is not beside it"
+
+
+def _is_table(path: str) -> bool:
+    from .checkpoint import is_table_file
+
+    return is_table_file(path)
+
+
 def load_file(path: str, display: str | None = None) -> list[GraphInput | KerasInput]:
     """Every model or graph in the file at ``path``. Raises InputError or Skip."""
     display = display or path
+    part = checkpoint_part(path)
+    if part is not None:
+        raise Skip(part)
     data = read_limited(path, display)
     try:
         if os.path.basename(path) == KERAS_METADATA:

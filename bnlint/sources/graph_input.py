@@ -27,6 +27,8 @@ class GraphInput:
     op_outputs: dict[str, list[str]] = field(default_factory=dict)
     tensorflow_version: str | None = None
     checkpoint_step: int | None = None  # N of a model.ckpt-N.meta: training steps taken
+    checkpoint: str | None = None  # prefix of the checkpoint saved with it (its .index exists)
+    errors: list = field(default_factory=list)  # found while linting (an unreadable checkpoint)
     debug: Any = None  # a DebugInfo (bnlint.sources.debug_info): where in Python ops were made
 
     @property

@@ -79,6 +79,39 @@ def saved_model_class():
 
 
 @functools.cache
+def bundle_header_class():
+    """tensor_bundle.proto's BundleHeaderProto: the checkpoint index's empty key."""
+    return _declare("bnlint/tensor_bundle.proto", "BundleHeaderProto", _BUNDLE)
+
+
+@functools.cache
+def bundle_entry_class():
+    """tensor_bundle.proto's BundleEntryProto: where a tensor's bytes are, and their CRC32C
+    (the enum ``dtype`` as its number; only the dimension sizes of the shape)."""
+    return _declare("bnlint/tensor_bundle.proto", "BundleEntryProto", _BUNDLE)
+
+
+_BUNDLE = {
+    "BundleHeaderProto": [
+        ("num_shards", 1, "INT32", "OPTIONAL", None),
+        ("endianness", 2, "INT32", "OPTIONAL", None),
+    ],
+    "BundleDim": [("size", 1, "INT64", "OPTIONAL", None)],
+    "BundleShape": [("dim", 2, "MESSAGE", "REPEATED", ".bnlint.BundleDim")],
+    "BundleSlice": [("extent", 1, "BYTES", "REPEATED", None)],
+    "BundleEntryProto": [
+        ("dtype", 1, "INT32", "OPTIONAL", None),
+        ("shape", 2, "MESSAGE", "OPTIONAL", ".bnlint.BundleShape"),
+        ("shard_id", 3, "INT32", "OPTIONAL", None),
+        ("offset", 4, "INT64", "OPTIONAL", None),
+        ("size", 5, "INT64", "OPTIONAL", None),
+        ("crc32c", 6, "FIXED32", "OPTIONAL", None),
+        ("slices", 7, "MESSAGE", "REPEATED", ".bnlint.BundleSlice"),
+    ],
+}
+
+
+@functools.cache
 def saved_metadata_class():
     """Keras' SavedMetadata (keras_metadata.pb): ``repeated SavedObject nodes = 1``, each with
     its ``node_path`` and a JSON ``metadata`` string."""

@@ -46,11 +46,27 @@ def load_tf_bytes(data: bytes, display: str, path: str) -> list[GraphInput]:
     step = _CHECKPOINT_STEP.search(os.path.basename(path))
     companion = companion_path(path) if path else None
     beside = DebugInfo(companion) if companion else None  # one file for every graph in it
+    checkpoint = checkpoint_prefix(path) if path else None
     for source in inputs:
         source.checkpoint_step = int(step.group(1)) if step else None
+        source.checkpoint = checkpoint
         if source.debug is None:
             source.debug = beside
     return inputs
+
+
+def checkpoint_prefix(path: str) -> str | None:
+    """The checkpoint saved with the graph at ``path``, when its index is there: a
+    ``model.ckpt-N.meta``'s ``model.ckpt-N`` (an Estimator or Supervisor model_dir, a Saver),
+    a SavedModel's ``variables/variables``."""
+    directory, name = os.path.split(path)
+    if name.endswith(".meta"):
+        prefix = path[:-len(".meta")]
+    elif name in ("saved_model.pb", "saved_model.pbtxt"):
+        prefix = os.path.join(directory, "variables", "variables")
+    else:
+        return None
+    return prefix if os.path.isfile(prefix + ".index") else None
 
 
 # A Saver checkpoint's MetaGraph, model.ckpt-N.meta, is written after N training steps.
