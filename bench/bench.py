@@ -18,7 +18,10 @@ For each file it prints:
 * whole-process wall time (median of ``--runs``) of ``python -m bnlint FILE`` and of a
   baseline process that only imports the protos, reads the file and parses it, and their ratio
   (the budget is 4x, the aim 3x);
-* peak resident memory of both processes.
+* peak resident memory of both processes;
+
+and, for a fixture's checkpoint, the MetaGraph's parse time beside the checkpoint's read time
+(the index, then the BN tensors), also with its data shard made 1 GiB.
 """
 
 from __future__ import annotations
@@ -127,6 +130,52 @@ def measure(path: str, runs: int, python: str = sys.executable) -> dict:
     }
 
 
+CHECKPOINT = os.path.join(ROOT, "fixtures", "tf", "v2", "layers_missing_deps_model_dir",
+                          "model.ckpt-600")
+
+
+def measure_checkpoint(prefix: str, repeats: int = 20) -> dict:
+    """In-process: parsing the checkpoint's MetaGraph against reading its checkpoint (the
+    index, then the BN tensors the rules need), and the same read with the data shard made
+    1 GiB (a sparse copy): only the BN tensors' bytes are read, so the time stays put."""
+    import shutil
+    import tempfile
+
+    from bnlint.analyses import analyze
+    from bnlint.graph.build import build_graph
+    from bnlint.sources import protos
+    from bnlint.sources.checkpoint import read_checkpoint
+    from bnlint.sources.files import load_file
+
+    data = open(prefix + ".meta", "rb").read()
+    (source,) = load_file(prefix + ".meta")
+    graph = build_graph(source)
+    names = [graph._node[v]["name"] for layer in analyze(graph).layers for v in layer.variables]
+
+    def best(action):
+        times = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            action()
+            times.append(time.perf_counter() - started)
+        return min(times)
+
+    def read(at):
+        checkpoint = read_checkpoint(at)
+        for name in names:
+            checkpoint.read(name)
+
+    parse = best(lambda: protos.MetaGraphDef.FromString(data))
+    read_time = best(lambda: read(prefix))
+    with tempfile.TemporaryDirectory() as scratch:
+        copy = os.path.join(scratch, os.path.basename(prefix))
+        for suffix in (".index", ".data-00000-of-00001"):
+            shutil.copy(prefix + suffix, copy + suffix)
+        os.truncate(copy + ".data-00000-of-00001", 1 << 30)
+        sparse_time = best(lambda: read(copy))
+    return {"parse": parse, "read": read_time, "sparse": sparse_time, "tensors": len(names)}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3, help="whole-process repetitions")
@@ -148,6 +197,12 @@ def main(argv=None) -> int:
     print("\nparse/build/lint: seconds in-process; bnlint/baseline: whole-process wall time "
           f"(median of {args.runs}); ratio = bnlint / baseline; RSS: bnlint/baseline peak.")
     print(f"interpreter: {args.python}")
+    sys.path.insert(0, ROOT)
+    m = measure_checkpoint(CHECKPOINT)
+    print(f"\ncheckpoint {os.path.relpath(CHECKPOINT, ROOT)}: MetaGraph parse "
+          f"{m['parse'] * 1000:.2f} ms; checkpoint read (index + {m['tensors']} BN tensors) "
+          f"{m['read'] * 1000:.2f} ms; with a 1 GiB data shard {m['sparse'] * 1000:.2f} ms "
+          "(in-process, best of 20)")
     return 0
 
 

@@ -117,3 +117,21 @@ def test_checkpoint_files_on_their_own_are_part_of_their_checkpoint(model_dir):
     assert reasons[f"{PREFIX}.index"] == (f"part of the checkpoint {PREFIX}: read with "
                                           f"{model_dir / (PREFIX + '.meta')}")
     assert reasons[f"{PREFIX}.data-00000-of-00001"].startswith(f"part of the checkpoint {PREFIX}")
+
+
+def test_object_based_checkpoints_map_variables_through_the_object_graph():
+    """A TF2 SavedModel's variables/ keys tensors by object path; the object graph (a string
+    tensor, checksummed its own way) names the variable each key holds."""
+    from bnlint.analyses import analyze
+    from bnlint.graph.build import build_graph
+    from bnlint.lint import _checkpoint
+    from bnlint.sources.files import load_file
+
+    path = os.path.join(TF_FIXTURES, "tf2", "biased_conv_model_keras_savedmodel")
+    checkpoint = read_checkpoint(os.path.join(path, "variables", "variables"))
+    assert checkpoint.key_of("bn/moving_mean") == (
+        "layer_with_weights-1/moving_mean/.ATTRIBUTES/VARIABLE_VALUE")
+    (source,) = load_file(os.path.join(path, "saved_model.pb"))
+    facts = analyze(build_graph(source), _checkpoint(source))
+    (layer,) = facts.layers
+    assert facts.errors == [] and layer.saved["saved_statistics"] == "trained"

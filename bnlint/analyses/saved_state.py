@@ -28,7 +28,9 @@ if TYPE_CHECKING:
 # A channel whose moving statistics are this close to 0 and 1 still holds mostly its
 # initial values (measured, unlike momentum ** steps, which needs the data's statistics).
 NEAR_MEAN, NEAR_VARIANCE = 0.1, 0.1
-_STEP_KEYS = ("global_step", "iterations", "optimizer/iter", "save_counter")
+# The step counter: a TF1 global step, or a TF2 optimizer's iteration count.
+_STEP_KEYS = ("global_step", "optimizer/iter/.ATTRIBUTES/VARIABLE_VALUE",
+              "optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE")
 EMPTY = {"saved_statistics": None, "saved_evidence": "", "saved_corruption": None,
          "saved_initial_share": None, "saved_step": None}
 
@@ -48,7 +50,8 @@ def saved_facts(graph, layers: list[BNLayer], checkpoint) -> tuple[dict[int, dic
                 ("variance", layer.moving_variance)) if variable is not None}
             if "mean" not in names or "variance" not in names:
                 continue
-            values = {role: checkpoint.read(name) for role, name in names.items()}
+            values = {role: checkpoint.read(key) if (key := checkpoint.key_of(name)) else None
+                      for role, name in names.items()}
             if values["mean"] is None or values["variance"] is None:
                 continue
             result[id(layer)] = summarize(values["mean"], values["variance"],

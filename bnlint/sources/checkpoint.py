@@ -73,7 +73,51 @@ class Checkpoint:
                     for v in struct.unpack(f"<{count}H", data)]
         return list(struct.unpack(f"<{count}{code}", data))
 
-    def _bytes(self, entry: Entry, name: str) -> bytes:
+    def read_string(self, name: str) -> bytes | None:
+        """A scalar string tensor (the object graph): its length as a varint, the masked
+        CRC32C of the lengths, then the bytes."""
+        entry = self.entries.get(name)
+        if entry is None or entry.dtype != 7 or entry.shape or entry.size > (64 << 20):
+            return None
+        data = self._bytes(entry, name, verify=False)
+        length, pos = _varint(data, 0, self.prefix)
+        value = data[pos + 4:pos + 4 + length]
+        # The checksum covers the length as a little-endian uint32 (not its varint), the
+        # masked checksum of the lengths, then the bytes.
+        if len(value) != length or unmask(entry.crc) != crc32c(
+                struct.pack("<I", length) + data[pos:pos + 4] + value):
+            raise CheckpointError(shard_path(self.prefix, entry.shard, self.shards),
+                                  f"tensor '{name}' fails its checksum (corrupt data)")
+        return value
+
+    @functools.cached_property
+    def keys_by_variable(self) -> dict[str, str]:
+        """TF2 object-based checkpoints (tf.train.Checkpoint, Keras save_weights, a TF2
+        SavedModel's variables/) key tensors by object path
+        (``layer_with_weights-1/moving_mean/.ATTRIBUTES/VARIABLE_VALUE``); the object graph
+        maps each variable's name (``bn/moving_mean``) to its key."""
+        raw = self.read_string(OBJECT_GRAPH_KEY)
+        if not raw:
+            return {}
+        from tensorboard.compat.proto import trackable_object_graph_pb2
+
+        graph = trackable_object_graph_pb2.TrackableObjectGraph()
+        try:
+            graph.ParseFromString(raw)
+        except Exception:  # noqa: BLE001 - protobuf's DecodeError
+            raise CheckpointError(self.prefix + ".index", "the checkpoint's object graph is "
+                                                          "not a TrackableObjectGraph") from None
+        return {attribute.full_name: attribute.checkpoint_key for node in graph.nodes
+                for attribute in node.attributes
+                if attribute.name == "VARIABLE_VALUE" and attribute.full_name}
+
+    def key_of(self, variable: str) -> str | None:
+        """The key under which the graph's variable ``variable`` is saved, if it is."""
+        if variable in self.entries:
+            return variable
+        return self.keys_by_variable.get(variable)
+
+    def _bytes(self, entry: Entry, name: str, verify: bool = True) -> bytes:
         shard = shard_path(self.prefix, entry.shard, self.shards)
         try:
             with open(shard, "rb") as handle:
@@ -88,7 +132,7 @@ class Checkpoint:
                                          "the .index)") from None
         except OSError as exc:
             raise CheckpointError(shard, f"cannot read: {exc.strerror or exc}") from None
-        if unmask(entry.crc) != crc32c(data):
+        if verify and unmask(entry.crc) != crc32c(data):
             raise CheckpointError(shard, f"tensor '{name}' fails its checksum (corrupt data)")
         return data
 
