@@ -135,3 +135,18 @@ def test_object_based_checkpoints_map_variables_through_the_object_graph():
     facts = analyze(build_graph(source), _checkpoint(source))
     (layer,) = facts.layers
     assert facts.errors == [] and layer.saved["saved_statistics"] == "trained"
+
+
+def test_a_checkpoint_without_its_graph_is_linted_by_its_keys(tmp_path):
+    """A model_dir's checkpoint copied without its .meta: the keys say where the BN layers
+    are, the values that their statistics never moved (BN206, as for Keras weights)."""
+    source = tf_fixture("v1", BUGGY)
+    for name in os.listdir(source):
+        if name.startswith(PREFIX) and not name.endswith(".meta"):
+            shutil.copy(os.path.join(source, name), tmp_path / name)
+    result = run_cli(tmp_path, "--format", "json")
+    document = json.loads(result.out)
+    assert result.code == 1 and document["errors"] == []
+    assert [(f["rule"], f["node"], f["related"], os.path.basename(f["path"]))
+            for f in document["findings"]] == [
+        ("BN206", "block1/bn", ["block2/bn"], f"{PREFIX}.index")]

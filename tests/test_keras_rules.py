@@ -31,6 +31,10 @@ EXPECTED = {
     "trained_cnn.keras": CLEAN,
     "trained_cnn.weights.h5": CLEAN,
     "trained_cnn.saved-weights.h5": CLEAN,
+    # save_weights() in TensorFlow's format: a checkpoint without a graph, linted by its keys
+    "trained_cnn.tf-weights.index": CLEAN,
+    "warmup_five_steps.tf-weights.index": layers("BN205", *TWO),
+    "moving_stats_never_updated.tf-weights.index": layers("BN206", *TWO),
     # BN201 frozen-bn-legacy-semantics
     "frozen_bn_keras_2_1_2.json": layers("BN201", "bn2"),
     "frozen_bn_keras_2_1_2.h5": layers("BN201", "bn2"),
@@ -94,7 +98,9 @@ EXPECTED = {
 
 
 def _files(mode):
-    return sorted(os.listdir(os.path.join(KERAS_FIXTURES, mode)))
+    """The fixture files of a mode; a checkpoint's data shards belong to its .index."""
+    return sorted(name for name in os.listdir(os.path.join(KERAS_FIXTURES, mode))
+                  if ".data-" not in name)
 
 
 CASES = [(mode, name) for mode in KERAS_MODES for name in _files(mode)]

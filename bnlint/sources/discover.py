@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from ..errors import InputError
 from .sniff import is_saved_model_head
 
-MODEL_EXTENSIONS = (".pb", ".pbtxt", ".pbtext", ".meta", ".json", ".h5", ".hdf5", ".keras")
+MODEL_EXTENSIONS = (".pb", ".pbtxt", ".pbtext", ".meta", ".json", ".h5", ".hdf5", ".keras",
+                    ".index")  # a checkpoint: linted with its graph, or alone without one
 SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
 KERAS_METADATA = "keras_metadata.pb"
 _CHECKPOINT_META = re.compile(r"model\.ckpt-(\d+)\.meta\Z")
@@ -92,6 +93,10 @@ def _walk(directory: str, found: Discovery) -> None:
         elif newest_meta and _superseded(entry.name, newest_meta):
             found.skipped.append(Skipped(
                 path, f"Estimator model_dir: linted {newest_meta} instead"))
+        elif entry.name.endswith(".index") and entry.name[:-len(".index")] + ".meta" in names:
+            found.skipped.append(Skipped(
+                path, f"part of the checkpoint {entry.name[:-len('.index')]}: read with "
+                      f"{os.path.join(directory, entry.name[:-len('.index')] + '.meta')}"))
         elif entry.name.lower().endswith(MODEL_EXTENSIONS):
             found.files.append(path)
         else:

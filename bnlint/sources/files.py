@@ -77,7 +77,18 @@ def checkpoint_part(path: str) -> str | None:
     graph = prefix + ".meta"
     if os.path.isfile(graph):
         return f"part of the checkpoint {os.path.basename(prefix)}: read with {graph}"
-    return f"part of the checkpoint {os.path.basename(prefix)}, whose graph is not beside it"
+    if _in_saved_model(prefix):
+        return f"part of the SavedModel {os.path.dirname(os.path.dirname(prefix))}"
+    if name.endswith(".index"):
+        return None  # a checkpoint without its graph: linted on its own
+    return f"part of the checkpoint {os.path.basename(prefix)}: read with its .index"
+
+
+def _in_saved_model(prefix: str) -> bool:
+    directory = os.path.dirname(os.path.dirname(prefix))
+    return os.path.basename(os.path.dirname(prefix)) == "variables" and any(
+        os.path.isfile(os.path.join(directory, name))
+        for name in ("saved_model.pb", "saved_model.pbtxt"))
 
 
 def _is_table(path: str) -> bool:
@@ -92,6 +103,10 @@ def load_file(path: str, display: str | None = None) -> list[GraphInput | KerasI
     part = checkpoint_part(path)
     if part is not None:
         raise Skip(part)
+    if path.endswith(".index") and _is_table(path):
+        from .checkpoint_model import load_checkpoint_model
+
+        return [load_checkpoint_model(path[:-len(".index")], display)]
     data = read_limited(path, display)
     try:
         if os.path.basename(path) == KERAS_METADATA:
