@@ -150,3 +150,17 @@ def test_a_checkpoint_without_its_graph_is_linted_by_its_keys(tmp_path):
     assert [(f["rule"], f["node"], f["related"], os.path.basename(f["path"]))
             for f in document["findings"]] == [
         ("BN206", "block1/bn", ["block2/bn"], f"{PREFIX}.index")]
+
+
+def test_saved_model_variables_are_the_checkpoint():
+    """A TF2 Keras SavedModel whose training diverged: its variables/ (object-based keys)
+    hold NaN moving statistics; the trained twin's are finite and moved."""
+    tf2 = os.path.join(TF_FIXTURES, "tf2")
+    diverged = json.loads(run_cli(os.path.join(tf2, "diverged_model_keras_savedmodel"),
+                                  "--format", "json").out)
+    assert [(f["rule"], f["node"], f["graph"]) for f in diverged["findings"]] == [
+        ("BN143", "sequential/bn", "serve")]
+    assert "moving_mean is NaN or Inf in 4 of 4 channels" in diverged["findings"][0]["message"]
+    trained = json.loads(run_cli(os.path.join(tf2, "trained_model_keras_savedmodel"),
+                                 "--format", "json").out)
+    assert trained["findings"] == [] and trained["errors"] == []
