@@ -55,11 +55,11 @@ SETTINGS = settings(deadline=None, suppress_health_check=[HealthCheck.function_s
                                                           HealthCheck.data_too_large])
 
 
-# Inputs tried per test, written to $BNLINT_FUZZ_REPORT (JSON) at the end of a run.
+# Inputs tried per test, written to $BNLINT_FUZZ_REPORT (JSON) after each test.
 COUNTS: collections.Counter = collections.Counter()
 
 
-@pytest.fixture(scope="module", autouse=True)
+@pytest.fixture(autouse=True)
 def report_counts():
     yield
     report = os.environ.get("BNLINT_FUZZ_REPORT")
