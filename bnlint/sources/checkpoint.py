@@ -23,6 +23,7 @@ import struct
 from dataclasses import dataclass
 
 from ..errors import InputError
+from .sniff import WireError, varint
 
 _FOOTER = 48
 _MAGIC = 0xDB4775248B80FB57
@@ -192,15 +193,10 @@ def _text(key: bytes) -> str:
 
 # -- the table format (LevelDB's, as TensorFlow's io/table writes it) -------------------------
 def _varint(data: bytes, pos: int, where: str) -> tuple[int, int]:
-    result = shift = 0
-    while pos < len(data) and shift < 64:
-        byte = data[pos]
-        pos += 1
-        result |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return result, pos
-        shift += 7
-    raise CheckpointError(where, "corrupt index: a truncated or overlong varint")
+    try:
+        return varint(data, pos)
+    except WireError as exc:
+        raise CheckpointError(where, f"corrupt index: {exc}") from None
 
 
 def read_table(data: bytes, where: str):

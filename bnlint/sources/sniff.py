@@ -45,7 +45,8 @@ class WireError(ValueError):
     """The bytes are not protobuf wire format; the message says where."""
 
 
-def _varint(data: bytes, pos: int) -> tuple[int, int]:
+def varint(data: bytes, pos: int) -> tuple[int, int]:
+    """The protobuf varint at ``pos`` and the position after it; WireError if malformed."""
     result = shift = 0
     while True:
         if pos >= len(data):
@@ -65,16 +66,16 @@ def top_level_fields(data: bytes, limit: int | None = None):
     pos, count, end = 0, 0, len(data)
     while pos < end and (limit is None or count < limit):
         start = pos
-        key, pos = _varint(data, pos)
+        key, pos = varint(data, pos)
         number, wire = key >> 3, key & 7
         if number == 0:
             raise WireError(f"corrupt: field number 0 at byte {start}")
         if wire == 0:
-            _, pos = _varint(data, pos)
+            _, pos = varint(data, pos)
         elif wire == 1:
             pos += 8
         elif wire == 2:
-            length, pos = _varint(data, pos)
+            length, pos = varint(data, pos)
             pos += length
         elif wire == 5:
             pos += 4
@@ -139,11 +140,11 @@ def is_saved_model_head(head: bytes) -> bool:
     if looks_like_text(head):
         return sniff_text(head) == SAVED_MODEL
     try:
-        key, pos = _varint(head, 0)
+        key, pos = varint(head, 0)
         if key != (1 << 3 | 0):
             return False
-        _, pos = _varint(head, pos)
-        key, _ = _varint(head, pos)
+        _, pos = varint(head, pos)
+        key, _ = varint(head, pos)
     except WireError:
         return False
     return key == (2 << 3 | 2)
