@@ -72,9 +72,10 @@ def _collector_paused():
             gc.enable()
 
 
-def lint_graph_input(source: GraphInput | KerasInput,
-                     rules: list[Rule]) -> tuple[list[Finding], list[Note]]:
-    """The findings for one graph or model, and notes on what bnlint could not look into."""
+def lint_graph_input(source: GraphInput | KerasInput, rules: list[Rule],
+                     checkpoint=None) -> tuple[list[Finding], list[Note]]:
+    """The findings for one graph or model, and notes on what bnlint could not look into.
+    ``checkpoint`` is the one saved with a graph (see :func:`read_checkpoints`)."""
     with _collector_paused():
         if isinstance(source, KerasInput):
             graph = build_keras_graph(source)
@@ -83,21 +84,26 @@ def lint_graph_input(source: GraphInput | KerasInput,
                      for node, why in facts.opaque]
             return run_rules(rules, graph, facts), notes
         graph = build_graph(source)
-        facts = analyze(graph, _checkpoint(source))
+        facts = analyze(graph, checkpoint)
         source.errors.extend(facts.errors)
         return run_rules(rules, graph, facts, _locator(graph, source.debug)), []
 
 
-def _checkpoint(source: GraphInput):
-    """The checkpoint saved with the graph, its index read (an unreadable one is an error of
-    its own; the graph is linted without it)."""
-    if source.checkpoint is None:
-        return None
-    try:
-        return read_checkpoint(source.checkpoint)
-    except InputError as exc:
-        source.errors.append(exc)
-        return None
+def read_checkpoints(sources) -> dict[str, object]:
+    """The checkpoint saved with each graph, by prefix, each index read once (a SavedModel's
+    graphs share its variables/); an unreadable one is an error of its own (on the first graph
+    that has it) and its graphs are linted without it."""
+    found: dict[str, object] = {}
+    for source in sources:
+        prefix = getattr(source, "checkpoint", None)
+        if prefix is None or prefix in found:
+            continue
+        try:
+            found[prefix] = read_checkpoint(prefix)
+        except InputError as exc:
+            source.errors.append(exc)
+            found[prefix] = None
+    return found
 
 
 def _locator(graph, debug):
@@ -124,8 +130,10 @@ def lint_sources(sources, rules: list[Rule], policy: Policy,
     """The findings for the graphs and models read from ``path`` that its configuration keeps
     (with its severities), and the notes."""
     findings, notes = [], []
+    checkpoints = read_checkpoints(sources)
     for source in sources:
-        found, noted = lint_graph_input(source, rules)
+        found, noted = lint_graph_input(
+            source, rules, checkpoints.get(getattr(source, "checkpoint", None)))
         findings.extend(kept for finding in found
                         if (kept := policy.keep(finding, path)) is not None)
         notes.extend(noted)
@@ -164,7 +172,7 @@ def _lint_file(path: str, rules: list[Rule], policy: Policy, result: LintResult)
     findings, notes = lint_sources(sources, rules, policy, path)
     result.findings.extend(findings)
     result.notes.extend(notes)
-    result.errors.extend(_debug_info_errors(sources))
+    result.errors.extend(_input_errors(sources))
     result.linted.append(path)
 
 
@@ -176,14 +184,15 @@ def internal_error(path: str, exc: Exception) -> InputError:
                             " rerun with --debug for the traceback and please report it")
 
 
-def _debug_info_errors(sources) -> list[InputError]:
-    """A GraphDebugInfo file that could not be read (each once; a SavedModel's graphs share
-    theirs). The graph itself was linted; its findings just lack source lines."""
+def _input_errors(sources) -> list[InputError]:
+    """What could not be read beside the graphs, each once: a GraphDebugInfo file (a
+    SavedModel's graphs share theirs; findings then lack source lines), the checkpoint saved
+    with them (findings then lack its evidence). The graphs themselves were linted."""
     errors = []
     for source in sources:
-        error = getattr(source, "debug", None) and source.debug.error
-        for found in [error, *getattr(source, "errors", ())]:
-            if found is not None and found not in errors:
+        debug_error = getattr(source, "debug", None) and source.debug.error
+        for found in [debug_error, *getattr(source, "errors", ())]:
+            if found is not None and str(found) not in map(str, errors):
                 errors.append(found)
     return errors
 

@@ -124,7 +124,6 @@ def test_object_based_checkpoints_map_variables_through_the_object_graph():
     tensor, checksummed its own way) names the variable each key holds."""
     from bnlint.analyses import analyze
     from bnlint.graph.build import build_graph
-    from bnlint.lint import _checkpoint
     from bnlint.sources.files import load_file
 
     path = os.path.join(TF_FIXTURES, "tf2", "biased_conv_model_keras_savedmodel")
@@ -132,7 +131,7 @@ def test_object_based_checkpoints_map_variables_through_the_object_graph():
     assert checkpoint.key_of("bn/moving_mean") == (
         "layer_with_weights-1/moving_mean/.ATTRIBUTES/VARIABLE_VALUE")
     (source,) = load_file(os.path.join(path, "saved_model.pb"))
-    facts = analyze(build_graph(source), _checkpoint(source))
+    facts = analyze(build_graph(source), checkpoint)
     (layer,) = facts.layers
     assert facts.errors == [] and layer.saved["saved_statistics"] == "trained"
 
@@ -164,3 +163,17 @@ def test_saved_model_variables_are_the_checkpoint():
     trained = json.loads(run_cli(os.path.join(tf2, "trained_model_keras_savedmodel"),
                                  "--format", "json").out)
     assert trained["findings"] == [] and trained["errors"] == []
+
+
+def test_a_damaged_checkpoint_shared_by_a_saved_models_graphs_is_one_error(tmp_path):
+    """A SavedModel's MetaGraphs (train and serve here) share variables/: it is read once, and
+    a damaged one is one error line; both graphs are still linted."""
+    target = tmp_path / "export"
+    shutil.copytree(tf_fixture("v1", "layers_missing_deps_savedmodel"), target)
+    index = target / "variables" / "variables.index"
+    index.write_bytes(index.read_bytes()[:-20])
+    document = json.loads(run_cli(target, "--format", "json").out)
+    assert [e["message"] for e in document["errors"]] == [
+        "not a checkpoint index (no table footer: truncated?)"]
+    assert sorted(f["graph"] for f in document["findings"]) == [
+        "meta_graphs[0] train", "meta_graphs[1] serve"]
