@@ -310,6 +310,16 @@ def test_a_reader_that_never_returns_is_stopped():
         "a": [1.5]}
 
 
+def test_the_hdf5_time_limit_is_configurable(monkeypatch):
+    from bnlint.sources.isolation import HDF5_SECONDS, time_limit
+
+    monkeypatch.setenv("BNLINT_HDF5_SECONDS", "120")
+    assert time_limit() == 120
+    for bad in ("soon", "-1", "inf", "nan"):
+        monkeypatch.setenv("BNLINT_HDF5_SECONDS", bad)
+        assert time_limit() == HDF5_SECONDS
+
+
 def test_empty_input_to_the_python_api():
     import bnlint
     from bnlint.api import LintFailed

@@ -4,9 +4,9 @@ libhdf5 can loop forever inside one C call on a damaged file (a corrupt global-h
 behind a variable-length string attribute is enough), where no signal or exception reaches it.
 So HDF5-based inputs are read in a forked child: it runs the reader and writes the result back
 as JSON (plain data: lists, dicts, strings and numbers, never pickles); the parent waits at
-most ``HDF5_SECONDS`` and reports a child that does not finish as that file's error, and the
-other inputs are still linted. Where ``os.fork`` does not exist (Windows) the reader runs in
-this process.
+most ``HDF5_SECONDS`` (``BNLINT_HDF5_SECONDS`` to change it) and reports a child that does
+not finish as that file's error, and the other inputs are still linted. Where ``os.fork``
+does not exist (Windows) the reader runs in this process.
 """
 
 from __future__ import annotations
@@ -21,8 +21,18 @@ from typing import Any
 
 from ..errors import InputError
 
-# Reading a Keras file's config and its BN vectors takes milliseconds, even for large models.
+# Reading a Keras file's config and its BN vectors takes milliseconds, even for large models;
+# BNLINT_HDF5_SECONDS gives more where files sit on a slow network file system.
 HDF5_SECONDS = 30.0
+
+
+def time_limit() -> float:
+    """``HDF5_SECONDS``, or the positive number of seconds ``BNLINT_HDF5_SECONDS`` says."""
+    try:
+        seconds = float(os.environ.get("BNLINT_HDF5_SECONDS", HDF5_SECONDS))
+    except ValueError:
+        return HDF5_SECONDS
+    return seconds if 0 < seconds < float("inf") else HDF5_SECONDS
 
 
 class Skipped(Exception):
@@ -31,11 +41,12 @@ class Skipped(Exception):
 
 def run_isolated(reader: Callable[[], Any], encode: Callable[[Any], Any],
                  decode: Callable[[Any], Any], display: str, skip: type[Exception],
-                 seconds: float = HDF5_SECONDS) -> Any:
+                 seconds: float | None = None) -> Any:
     """``decode(encode(reader()))`` computed in a child process; the reader's InputError and
     ``skip`` exceptions are raised here, anything else it raises becomes an InputError."""
     if not hasattr(os, "fork"):
         return reader()
+    seconds = time_limit() if seconds is None else seconds
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: never returns
