@@ -326,3 +326,33 @@ def test_empty_input_to_the_python_api():
 
     with pytest.raises(LintFailed, match="empty input: no graph"):
         bnlint.lint_graph(b"")
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here: readers run in-process")
+def test_an_interrupted_wait_leaves_no_child_running():
+    """Interrupted while it waits (Ctrl-C, a caller's own time limit), the parent kills and
+    reaps the child: a reader stuck in libhdf5 must not outlive it."""
+    import signal
+
+    from bnlint.sources.isolation import run_isolated
+
+    class Interrupted(BaseException):
+        pass
+
+    def interrupt(signum, frame):
+        raise Interrupted
+
+    def stuck():
+        while True:
+            time.sleep(1)
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.alarm(1)
+    try:
+        with pytest.raises(Interrupted):
+            run_isolated(stuck, repr, repr, "model.h5", LookupError, seconds=30)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)  # no child of this process is left

@@ -57,6 +57,7 @@ def run_isolated(reader: Callable[[], Any], encode: Callable[[Any], Any],
         payload = _collect(read_end, pid, seconds, display)
     finally:
         os.close(read_end)
+        _reap(pid)  # whatever happened here (an interrupt too), no child is left running
     if "error" in payload:
         error = payload["error"]
         raise InputError(display, error["message"], error.get("line"), error.get("column"))
@@ -87,6 +88,17 @@ def _child(reader, encode, write_end: int, skip) -> None:
         os._exit(code)
 
 
+def _reap(pid: int) -> None:
+    """Wait for the child, killing it first if it has not ended."""
+    try:
+        finished, _ = os.waitpid(pid, os.WNOHANG)
+        if finished == 0:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+    except ChildProcessError:  # already reaped
+        pass
+
+
 def _collect(read_end: int, pid: int, seconds: float, display: str) -> dict:
     chunks = []
     deadline = time.monotonic() + seconds
@@ -94,15 +106,12 @@ def _collect(read_end: int, pid: int, seconds: float, display: str) -> dict:
         remaining = deadline - time.monotonic()
         ready = select.select([read_end], [], [], max(remaining, 0))[0] if remaining > 0 else []
         if not ready:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
             raise InputError(display, f"reading the file did not finish in {seconds:g} s: the "
                                       "HDF5 library is stuck on damaged data")
         chunk = os.read(read_end, 1 << 20)
         if not chunk:
             break
         chunks.append(chunk)
-    os.waitpid(pid, 0)
     try:
         return json.loads(b"".join(chunks))
     except ValueError:
