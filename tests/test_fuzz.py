@@ -66,13 +66,24 @@ def hdf5_time_limit(monkeypatch):
     monkeypatch.setenv("BNLINT_HDF5_SECONDS", "5")
 
 
-@pytest.fixture(autouse=True)
-def report_counts():
-    yield
+def count() -> None:
+    """One more input tried by the running test (reported every 500, and after each test)."""
+    COUNTS.update([os.environ.get("PYTEST_CURRENT_TEST", "?").split(" ")[0].split("::")[-1]])
+    if sum(COUNTS.values()) % 500 == 0:
+        _write_counts()
+
+
+def _write_counts() -> None:
     report = os.environ.get("BNLINT_FUZZ_REPORT")
     if report:
         with open(report, "w", encoding="utf-8") as handle:
             json.dump(dict(sorted(COUNTS.items())), handle, indent=1)
+
+
+@pytest.fixture(autouse=True)
+def report_counts():
+    yield
+    _write_counts()
 
 
 class Hang(BaseException):
@@ -125,7 +136,7 @@ def check_run(code: int, out: str, err: str, good_linted: bool = True) -> dict |
 
 
 def lint_bytes(tmp_path, name: str, data: bytes) -> None:
-    COUNTS.update([os.environ.get("PYTEST_CURRENT_TEST", "?").split(" ")[0].split("::")[-1]])
+    count()
     directory = tmp_path / "fuzz"
     shutil.rmtree(directory, ignore_errors=True)
     directory.mkdir()
@@ -375,7 +386,7 @@ def test_mutated_hdf5_attributes_and_datasets(tmp_path):
                 for name in list(optimizer):
                     del optimizer[name]
                 optimizer.create_dataset("iterations:0", data=2**62)
-        COUNTS.update([os.environ["PYTEST_CURRENT_TEST"].split(" ")[0].split("::")[-1]])
+        count()
         check_run(*run(path, GOOD, "--format", "json", "--isolated"))
 
     fuzz()
@@ -411,7 +422,7 @@ def test_mutated_keras_archives(tmp_path):
         if change == "stored-garbage":
             data = mutate_bytes(data, [("zero", 0.5, b"\x00" * 64)])
         path.write_bytes(data)
-        COUNTS.update([os.environ["PYTEST_CURRENT_TEST"].split(" ")[0].split("::")[-1]])
+        count()
         check_run(*run(path, GOOD, "--format", "json", "--isolated"))
 
     fuzz()
@@ -440,7 +451,7 @@ def test_mutated_rule_files(tmp_path):
         text = mutate_bytes(original.replace("BN101", "XBN101").encode(), edits) \
             + snippet.encode("utf-8", "surrogatepass")
         (rules / "XBN101-fuzz.yaml").write_bytes(text)
-        COUNTS.update(["test_mutated_rule_files"])
+        count()
         check_run(*run(GOOD, "--rules", rules, "--format", "json", "--isolated"),
                   good_linted=False)
 
@@ -458,7 +469,7 @@ def test_mutated_configuration_and_baseline_files(tmp_path):
         (project / ".bnlint.yaml").write_bytes(
             mutate_bytes(snippet.encode("utf-8", "surrogatepass") or b"select: [ALL]\n", edits))
         (project / "baseline.json").write_bytes(_dump(baseline))
-        COUNTS.update(["test_mutated_configuration_and_baseline_files"])
+        count()
         check_run(*run(project / "good.meta", "--format", "json"), good_linted=False)
         check_run(*run(project / "good.meta", "--format", "json", "--isolated",
                        "--baseline", project / "baseline.json"), good_linted=False)
