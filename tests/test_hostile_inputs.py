@@ -356,3 +356,25 @@ def test_an_interrupted_wait_leaves_no_child_running():
         signal.signal(signal.SIGALRM, previous)
     with pytest.raises(ChildProcessError):
         os.waitpid(-1, os.WNOHANG)  # no child of this process is left
+
+
+def test_a_function_library_whose_calls_double_at_each_level(tmp_path, monkeypatch):
+    """Each function calls the next twice: 2^24 calls if every one were copied. The inlining
+    budget shares callees past it (here made small, to keep the test quick)."""
+    from bnlint.graph.build import build_graph
+    from bnlint.sources.tf_files import load_tf_file
+
+    graph = protos.GraphDef()
+    for level in range(24):
+        function = graph.library.function.add()
+        function.signature.name = f"f{level}"
+        function.node_def.add(name="c", op="Const")
+        if level < 23:
+            function.node_def.add(name="a", op=f"f{level + 1}")
+            function.node_def.add(name="b", op=f"f{level + 1}")
+    graph.node.add(name="call", op="f0")
+    path = tmp_path / "graph.pb"
+    path.write_bytes(graph.SerializeToString())
+    monkeypatch.setenv("BNLINT_MAX_INLINED_NODES", "5000")
+    built = build_graph(load_tf_file(str(path))[0])
+    assert len(built) < 20_000

@@ -35,6 +35,7 @@ Two things keep a 50k-node training graph small:
 
 from __future__ import annotations
 
+import os
 import re
 
 import networkx as nx
@@ -48,10 +49,21 @@ HUB_MIN_INPUTS = 8
 CHUNK = 16
 # In a serialized NodeDef: the tag of field 3 (input), a one- or two-byte length, then "^".
 _FIRST_CONTROL_ENTRY = re.compile(rb"\x1a[\x80-\xff]?[\x00-\x7f]\^")
-# Instantiate at most this many function-body nodes per graph; past it, further call sites
-# share one copy of their callee instead of getting their own.
-MAX_INLINED_NODES = 2_000_000
+# Instantiate at most this many function-body nodes per graph (ResNet-152 and NASNet-Large
+# training graphs need 20k and 34k; a library whose calls double at each level asks for
+# millions); past it, further call sites share one copy of their callee instead of getting
+# their own. BNLINT_MAX_INLINED_NODES raises it for giant SavedModels.
+MAX_INLINED_NODES = 500_000
 MAX_CALL_DEPTH = 32
+
+
+def inlined_node_budget() -> int:
+    """``MAX_INLINED_NODES``, or the positive count ``BNLINT_MAX_INLINED_NODES`` says."""
+    try:
+        budget = int(os.environ.get("BNLINT_MAX_INLINED_NODES", MAX_INLINED_NODES))
+    except ValueError:
+        return MAX_INLINED_NODES
+    return budget if budget > 0 else MAX_INLINED_NODES
 
 _BRANCH_ATTRS = {
     "If": (("then_branch", "then"), ("else_branch", "else")),
@@ -113,6 +125,7 @@ def called_functions(op: str, attrs: Attrs, library: dict) -> list[tuple[str, st
 class _Builder:
     def __init__(self, source: GraphInput):
         self.source = source
+        self.budget = inlined_node_budget()
         graph_def = source.graph_def
         self.library = {f.signature.name: f for f in graph_def.library.function}
         self.output_args = dict(OUTPUT_ARGS)
@@ -324,7 +337,7 @@ class _Builder:
                 raise InputError(self.source.path, f"function '{function}' calls itself "
                                                    f"({cycle}): a TensorFlow function library "
                                                    "cannot be recursive")
-            if len(stack) >= MAX_CALL_DEPTH or self.inlined >= MAX_INLINED_NODES:
+            if len(stack) >= MAX_CALL_DEPTH or self.inlined >= self.budget:
                 rets = self.link(site, function, arguments, stack)
             else:
                 first = len(self.nodes)
