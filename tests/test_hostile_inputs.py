@@ -378,3 +378,22 @@ def test_a_function_library_whose_calls_double_at_each_level(tmp_path, monkeypat
     monkeypatch.setenv("BNLINT_MAX_INLINED_NODES", "5000")
     built = build_graph(load_tf_file(str(path))[0])
     assert len(built) < 20_000
+
+
+@pytest.mark.parametrize("content,half_val", [(b"\x01\x02\x03", ()), (b"", (1 << 20, -1))])
+def test_half_precision_constants_of_odd_length_or_out_of_range(tmp_path, content, half_val):
+    graph = protos.GraphDef()
+    graph.node.add(name="x", op="Placeholder")
+    graph.node.add(name="v", op="VariableV2")
+    eps = graph.node.add(name="eps", op="Const")
+    eps.attr["value"].tensor.dtype = 19  # float16
+    eps.attr["value"].tensor.tensor_shape.dim.add(size=2)
+    eps.attr["value"].tensor.tensor_content = content
+    eps.attr["value"].tensor.half_val.extend(half_val)
+    graph.node.add(name="bn/add", op="AddV2").input.extend(["v", "eps"])
+    graph.node.add(name="bn/Rsqrt", op="Rsqrt").input.append("bn/add")
+    graph.node.add(name="bn/mul", op="Mul").input.extend(["x", "bn/Rsqrt"])
+    path = tmp_path / "graph.pb"
+    path.write_bytes(graph.SerializeToString())
+    code, document = lint_beside_good(path)
+    assert code == 1 and document["errors"] == []

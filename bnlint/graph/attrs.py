@@ -88,8 +88,8 @@ def decode_tensor(proto, limit: int | None = MAX_EXPANDED) -> Tensor:
 
 
 def _from_content(content: bytes, dtype: str) -> list[Any]:
-    if dtype in ("float16",):
-        return [v[0] for v in struct.iter_unpack("<e", content)]
+    if dtype in ("float16",):  # a trailing odd byte (a damaged file) is no value, as below
+        return [v[0] for v in struct.iter_unpack("<e", content[: len(content) - len(content) % 2])]
     code = _ARRAY_CODES.get(dtype)
     if code is None:
         return []
@@ -106,7 +106,8 @@ def _from_repeated(proto, dtype: str) -> list[Any]:
         return []
     values = list(getattr(proto, field))
     if dtype == "float16":
-        return [struct.unpack("<e", struct.pack("<H", bits))[0] for bits in values]
+        # half_val holds each float16's bits in an int32; only the low 16 are the value
+        return [struct.unpack("<e", struct.pack("<H", bits & 0xFFFF))[0] for bits in values]
     if dtype == "string":
         return [_text(value) for value in values]
     return values
