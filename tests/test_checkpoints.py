@@ -158,7 +158,7 @@ def test_saved_model_variables_are_the_checkpoint():
     diverged = json.loads(run_cli(os.path.join(tf2, "diverged_model_keras_savedmodel"),
                                   "--format", "json").out)
     assert [(f["rule"], f["node"], f["graph"]) for f in diverged["findings"]] == [
-        ("BN143", "sequential/bn", "serve")]
+        ("BN143", "sequential_1/bn", "serve")]
     assert "moving_mean is NaN or Inf in 4 of 4 channels" in diverged["findings"][0]["message"]
     trained = json.loads(run_cli(os.path.join(tf2, "trained_model_keras_savedmodel"),
                                  "--format", "json").out)
