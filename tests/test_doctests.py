@@ -9,7 +9,7 @@ MODULES = ["bnlint.graph.attrs", "bnlint.graph.query", "bnlint.analyses.batchnor
            "bnlint.analyses.context", "bnlint.analyses.evaluation", "bnlint.analyses.warmup",
            "bnlint.sources.keras_config", "bnlint.sources.checkpoint",
            "bnlint.analyses.saved_state",
-           "bnlint.sources.debug_info", "bnlint.selectors"]
+           "bnlint.sources.debug_info", "bnlint.selectors", "bnlint.limits"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -35,12 +35,12 @@ Two things keep a 50k-node training graph small:
 
 from __future__ import annotations
 
-import os
 import re
 
 import networkx as nx
 
 from ..errors import InputError
+from ..limits import positive_number
 from ..sources.graph_input import GraphInput
 from .attrs import Attrs
 
@@ -59,11 +59,7 @@ MAX_CALL_DEPTH = 32
 
 def inlined_node_budget() -> int:
     """``MAX_INLINED_NODES``, or the positive count ``BNLINT_MAX_INLINED_NODES`` says."""
-    try:
-        budget = int(os.environ.get("BNLINT_MAX_INLINED_NODES", MAX_INLINED_NODES))
-    except ValueError:
-        return MAX_INLINED_NODES
-    return budget if budget > 0 else MAX_INLINED_NODES
+    return positive_number("BNLINT_MAX_INLINED_NODES", MAX_INLINED_NODES, int)
 
 _BRANCH_ATTRS = {
     "If": (("then_branch", "then"), ("else_branch", "else")),

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import InputError
+from ..limits import positive_number
 
 # Reading a Keras file's config and its BN vectors takes milliseconds, even for large models;
 # BNLINT_HDF5_SECONDS gives more where files sit on a slow network file system.
@@ -28,11 +29,7 @@ HDF5_SECONDS = 30.0
 
 def time_limit() -> float:
     """``HDF5_SECONDS``, or the positive number of seconds ``BNLINT_HDF5_SECONDS`` says."""
-    try:
-        seconds = float(os.environ.get("BNLINT_HDF5_SECONDS", HDF5_SECONDS))
-    except ValueError:
-        return HDF5_SECONDS
-    return seconds if 0 < seconds < float("inf") else HDF5_SECONDS
+    return positive_number("BNLINT_HDF5_SECONDS", HDF5_SECONDS)
 
 
 class Skipped(Exception):
