@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 
+def one_line(exc: BaseException) -> str:
+    """An exception's message on one line, at most 200 characters (its type when empty)."""
+    return " ".join(str(exc).split())[:200] or type(exc).__name__
+
+
 class BnlintError(Exception):
     """Base class: something bnlint reports and recovers from."""
 

@@ -16,7 +16,7 @@ from .analyses import analyze
 from .analyses.keras import analyze_keras
 from .engine.rules import Rule
 from .engine.run import run_rules
-from .errors import InputError
+from .errors import InputError, one_line
 from .findings import Finding, Note
 from .graph.build import build_graph, op_origin
 from .graph.keras_build import build_keras_graph
@@ -179,8 +179,8 @@ def _lint_file(path: str, rules: list[Rule], policy: Policy, result: LintResult)
 def internal_error(path: str, exc: Exception) -> InputError:
     """An exception no loader or analysis turned into a message: a bug in bnlint, reported as
     this input's error (one line; ``--debug`` shows the traceback)."""
-    detail = " ".join(str(exc).split())[:200] or "no detail"
-    return InputError(path, f"bnlint could not lint this file ({type(exc).__name__}: {detail});"
+    return InputError(path, f"bnlint could not lint this file ({type(exc).__name__}: "
+                            f"{one_line(exc)});"
                             " rerun with --debug for the traceback and please report it")
 
 

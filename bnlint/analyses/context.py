@@ -24,8 +24,9 @@ from .batchnorm import BNLayer
 KERAS = "tf.keras"
 TF_LAYERS = "tf.compat.v1.layers"
 IN_PLACE = "in-place updates"
-# How far (ops, hubs included) an in-place update may sit from the computation it guards:
-# the identity of a statistic (non-fused) or of the output (fused), through cond plumbing.
+# How far (in ops; control hubs are not crossed) an in-place update may sit from the
+# computation it guards: the identity of a statistic (non-fused) or of the output (fused),
+# through cond plumbing.
 _IN_PLACE_DEPTH = 6
 # How far back a copy's ops are compared with the trained layer's (deeper towers than this
 # are compared by their kernels).

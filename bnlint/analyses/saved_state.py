@@ -28,9 +28,6 @@ if TYPE_CHECKING:
 # A channel whose moving statistics are this close to 0 and 1 still holds mostly its
 # initial values (measured, unlike momentum ** steps, which needs the data's statistics).
 NEAR_MEAN, NEAR_VARIANCE = 0.1, 0.1
-# The step counter: a TF1 global step, or a TF2 optimizer's iteration count.
-_STEP_KEYS = ("global_step", "optimizer/iter/.ATTRIBUTES/VARIABLE_VALUE",
-              "optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE")
 EMPTY = {"saved_statistics": None, "saved_evidence": "", "saved_corruption": None,
          "saved_initial_share": None, "saved_step": None}
 
@@ -43,7 +40,8 @@ def saved_facts(graph, layers: list[BNLayer], checkpoint) -> tuple[dict[int, dic
     nodes = graph._node
     result, errors = {}, []
     try:
-        step = _saved_step(checkpoint, graph.graph.get("checkpoint_step"))
+        step = checkpoint.step()
+        step = graph.graph.get("checkpoint_step") if step is None else step
         for layer in layers:
             names = {role: nodes[variable]["name"] for role, variable in (
                 ("gamma", layer.gamma), ("beta", layer.beta), ("mean", layer.moving_mean),
@@ -61,14 +59,6 @@ def saved_facts(graph, layers: list[BNLayer], checkpoint) -> tuple[dict[int, dic
         errors.append(exc)
         return {}, errors
     return result, errors
-
-
-def _saved_step(checkpoint, fallback: int | None) -> int | None:
-    for key in _STEP_KEYS:
-        value = checkpoint.read(key)
-        if value is not None and len(value) == 1 and value[0] >= 0:
-            return int(value[0])
-    return fallback
 
 
 def summarize(mean, variance, gamma, beta, step, prefix: str = "the checkpoint") -> dict[str, Any]:

@@ -21,7 +21,8 @@ from .variables import is_optimizer_apply
 
 _BOOKKEEPING_OPS = re.compile(r"(\w*Summary(V2)?|Save(V2|Slices)?|Restore(V2|Slice)?|"
                               r"MergeV2Checkpoints|ShardedFilename)\Z")
-_SAVER_SCOPE = re.compile(r"\Asave(_\d+)?/")
+# A Saver's scope (save, save_1 ...) and the initializer (init, init/...).
+_BOOKKEEPING_SCOPE = re.compile(r"\A(?:save(?:_\d+)?/|save\Z|init(?:/|\Z))")
 
 
 @dataclass
@@ -74,8 +75,7 @@ def _is_bookkeeping(graph, node: int) -> bool:
     """Summaries, savers and initializers: ops a session may run after the train op, never the
     step itself."""
     data = graph._node[node]
-    return bool(_BOOKKEEPING_OPS.match(data["op"])) or data["name"].split("/", 1)[0] in (
-        "save", "init") or bool(_SAVER_SCOPE.match(data["name"]))
+    return bool(_BOOKKEEPING_OPS.match(data["op"]) or _BOOKKEEPING_SCOPE.match(data["name"]))
 
 
 def _fetched(graph, region) -> list[int]:

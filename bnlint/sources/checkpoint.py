@@ -32,6 +32,8 @@ _BLOCK_TRAILER = 5
 _DTYPES = {1: ("f", 4, "float32"), 2: ("d", 8, "float64"), 19: ("e", 2, "float16"),
            14: ("H", 2, "bfloat16"), 3: ("i", 4, "int32"), 9: ("q", 8, "int64")}
 OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
+_STEP_KEYS = ("global_step", "optimizer/iter/.ATTRIBUTES/VARIABLE_VALUE",
+              "optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE")
 # A BN variable has one value per channel; nothing plausible has more.
 MAX_ELEMENTS = 1 << 22
 
@@ -73,6 +75,15 @@ class Checkpoint:
             return [struct.unpack("<f", struct.pack("<I", v << 16))[0]
                     for v in struct.unpack(f"<{count}H", data)]
         return list(struct.unpack(f"<{count}{code}", data))
+
+    def step(self) -> int | None:
+        """The training steps the checkpoint records: a TF1 global step, or a TF2 optimizer's
+        iteration count."""
+        for key in _STEP_KEYS:
+            value = self.read(key)
+            if value is not None and len(value) == 1 and value[0] >= 0:
+                return int(value[0])
+        return None
 
     def read_string(self, name: str) -> bytes | None:
         """A scalar string tensor (the object graph): its length as a varint, the masked

@@ -13,19 +13,13 @@ from __future__ import annotations
 
 from .checkpoint import read_checkpoint
 from .keras_config import LayerSpec
-from .keras_files import KerasInput
-
-_ROLES = (("gamma", "gamma"), ("beta", "beta"), ("moving_mean", "moving_mean"),
-          ("moving_variance", "moving_variance"))
-_STEPS = ("global_step", "optimizer/iter/.ATTRIBUTES/VARIABLE_VALUE",
-          "optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE")
+from .keras_files import BN_ROLES, KerasInput, weights_only_root
 
 
 def load_checkpoint_model(prefix: str, display: str) -> KerasInput:
     checkpoint = read_checkpoint(prefix)
     keys = dict(checkpoint.keys_by_variable) or {name: name for name in checkpoint.entries}
-    layers = [LayerSpec(path="model", name="model", class_name="Model", config={},
-                        container=None, is_model=True)]
+    layers = [weights_only_root()]
     weights: dict[str, dict[str, list[float]]] = {}
     for name in sorted(keys):
         if not name.endswith("/moving_mean"):
@@ -34,8 +28,8 @@ def load_checkpoint_model(prefix: str, display: str) -> KerasInput:
         if f"{scope}/moving_variance" not in keys:
             continue
         values = {}
-        for role, suffix in _ROLES:
-            key = keys.get(f"{scope}/{suffix}")
+        for role in BN_ROLES:
+            key = keys.get(f"{scope}/{role}")
             found = checkpoint.read(key) if key else None
             if found is not None:
                 values[role] = found
@@ -43,11 +37,5 @@ def load_checkpoint_model(prefix: str, display: str) -> KerasInput:
             layers.append(LayerSpec(path=scope, name=scope, class_name="BatchNormalization",
                                     config={"name": scope}, container="model"))
             weights[scope] = values
-    steps = None
-    for key in _STEPS:
-        value = checkpoint.read(key)
-        if value is not None and len(value) == 1 and value[0] >= 0:
-            steps = int(value[0])
-            break
     return KerasInput(path=display, kind="TensorFlow checkpoint", config=None, layers=layers,
-                      bn_weights=weights, optimizer_iterations=steps)
+                      bn_weights=weights, optimizer_iterations=checkpoint.step())

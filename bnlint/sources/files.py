@@ -63,25 +63,15 @@ def _file_kind(mode: int) -> str:
 _DATA_SHARD = re.compile(r"\.data-\d{5}-of-\d{5}\Z")
 
 
-def checkpoint_part(path: str) -> str | None:
-    """Why ``path`` is part of a TensorFlow checkpoint (its ``.index``, a data shard), or None.
-    Such files are read with the graph they were saved with, never linted on their own."""
-    name = os.path.basename(path)
-    prefix = None
-    if _DATA_SHARD.search(name):
-        prefix = path[:_DATA_SHARD.search(path).start()]
-    elif name.endswith(".index") and _is_table(path):
-        prefix = path[:-len(".index")]
-    if prefix is None:
-        return None
+def _checkpoint_owner(prefix: str) -> str | None:
+    """Why the checkpoint ``prefix`` is read with a graph (saved beside it, or a SavedModel's
+    ``variables/``), or None when no graph is there."""
     graph = prefix + ".meta"
     if os.path.isfile(graph):
         return f"part of the checkpoint {os.path.basename(prefix)}: read with {graph}"
     if _in_saved_model(prefix):
         return f"part of the SavedModel {os.path.dirname(os.path.dirname(prefix))}"
-    if name.endswith(".index"):
-        return None  # a checkpoint without its graph: linted on its own
-    return f"part of the checkpoint {os.path.basename(prefix)}: read with its .index"
+    return None
 
 
 def _in_saved_model(prefix: str) -> bool:
@@ -100,13 +90,21 @@ def _is_table(path: str) -> bool:
 def load_file(path: str, display: str | None = None) -> list[GraphInput | KerasInput]:
     """Every model or graph in the file at ``path``. Raises InputError or Skip."""
     display = display or path
-    part = checkpoint_part(path)
-    if part is not None:
-        raise Skip(part)
+    # A checkpoint's files are read with the graph they were saved with; an .index without
+    # one is linted on its own (its keys and values), a data shard never.
+    shard = _DATA_SHARD.search(path)
+    if shard is not None:
+        prefix = path[:shard.start()]
+        raise Skip(_checkpoint_owner(prefix) or
+                   f"part of the checkpoint {os.path.basename(prefix)}: read with its .index")
     if path.endswith(".index") and _is_table(path):
+        prefix = path[:-len(".index")]
+        owner = _checkpoint_owner(prefix)
+        if owner is not None:
+            raise Skip(owner)
         from .checkpoint_model import load_checkpoint_model
 
-        return [load_checkpoint_model(path[:-len(".index")], display)]
+        return [load_checkpoint_model(prefix, display)]
     data = read_limited(path, display)
     try:
         if os.path.basename(path) == KERAS_METADATA:

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ..errors import InputError
+from ..errors import InputError, one_line
 from ..limits import positive_number
 
 # Reading a Keras file's config and its BN vectors takes milliseconds, even for large models;
@@ -73,8 +73,8 @@ def _child(reader, encode, write_end: int, skip) -> None:
         except skip as exc:
             payload = {"skip": str(exc)}
         except Exception as exc:  # noqa: BLE001 - reported to the parent as this file's error
-            detail = " ".join(str(exc).split())[:200] or type(exc).__name__
-            payload = {"error": {"message": f"unreadable file ({type(exc).__name__}: {detail})"}}
+            payload = {"error": {"message": f"unreadable file ({type(exc).__name__}: "
+                                            f"{one_line(exc)})"}}
         data = json.dumps(payload).encode()
         view = memoryview(data)
         while view:

@@ -21,7 +21,7 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import InputError
+from ..errors import InputError, one_line
 from .isolation import run_isolated
 from .keras_config import ConfigError, LayerSpec, bare_model_config, flatten, is_model_config
 
@@ -43,10 +43,6 @@ _ITERATIONS = re.compile(r"(^|/)(iter|iterations|iteration)(:0)?\Z")
 # missing or dangling links (KeyError), objects of the wrong kind or dtype (TypeError,
 # ValueError, AttributeError).
 _HDF5_ERRORS = (OSError, KeyError, ValueError, TypeError, RuntimeError, AttributeError)
-
-
-def _one_line(exc: Exception) -> str:
-    return " ".join(str(exc).split())[:200] or type(exc).__name__
 
 
 class NotAModel(Exception):
@@ -206,7 +202,7 @@ def _from_hdf5(data: bytes, display: str) -> KerasInput:
         except _HDF5_ERRORS as exc:
             if isinstance(exc, InputError):
                 raise
-            raise InputError(display, f"corrupt Keras HDF5 file: {_one_line(exc)}") from None
+            raise InputError(display, f"corrupt Keras HDF5 file: {one_line(exc)}") from None
 
 
 def _read_hdf5(handle, display: str) -> KerasInput:
@@ -233,6 +229,12 @@ def _read_hdf5(handle, display: str) -> KerasInput:
     return result
 
 
+def weights_only_root() -> LayerSpec:
+    """The model around layers known only from their weights (no config says its name)."""
+    return LayerSpec(path="model", name="model", class_name="Model", config={}, container=None,
+                     is_model=True)
+
+
 def _weights_only(handle, display, version, backend) -> KerasInput:
     """``model.save_weights()``: layer groups and weights, no config. A BN layer is a group
     whose datasets include moving statistics; nested models' BN layers keep their path."""
@@ -240,8 +242,7 @@ def _weights_only(handle, display, version, backend) -> KerasInput:
              for n in handle.attrs.get("layer_names", [])]
     if not names:
         raise NotAModel("HDF5, but neither a Keras model nor Keras weights")
-    layers = [LayerSpec(path="model", name="model", class_name="Model", config={},
-                        container=None, is_model=True)]
+    layers = [weights_only_root()]
     bn_weights: dict[str, dict[str, list[float]]] = {}
     for name in names:
         group = handle.get(name)
@@ -277,8 +278,7 @@ def _keras3_weights_only(handle, display, root: LayerSpec | None = None,
     level too. Without a config, layers are known by those names and shapes only: a
     ``batch_normalization*`` group, or any group of four 1-D variables of one length (no other
     built-in layer has that), holds gamma, beta, moving mean and variance."""
-    layers = [root or LayerSpec(path="model", name="model", class_name="Model", config={},
-                                container=None, is_model=True)]
+    layers = [root or weights_only_root()]
     bn_weights: dict[str, dict[str, list[float]]] = {}
 
     def walk(group, prefix: str, container: str) -> None:
@@ -412,7 +412,7 @@ def _member(archive: zipfile.ZipFile, name: str, display: str) -> bytes | None:
         raise InputError(display, f"archive member {name} uses a compression method Python "
                                   f"cannot read ({info.compress_type})") from None
     except (zlib.error, lzma.LZMAError, EOFError) as exc:
-        raise InputError(display, f"archive member {name} is corrupt: {_one_line(exc)}") from None
+        raise InputError(display, f"archive member {name} is corrupt: {one_line(exc)}") from None
     if len(data) > limit:
         raise InputError(display, f"archive member {name} is larger than it declares: refused")
     return data
