@@ -61,8 +61,8 @@ with graph.as_default():
 
 BASELINE = r"""
 import sys
-from tensorboard.compat.proto import graph_pb2, meta_graph_pb2
-cls = meta_graph_pb2.MetaGraphDef if sys.argv[1].endswith(".meta") else graph_pb2.GraphDef
+from bnlint.sources import protos
+cls = protos.MetaGraphDef if sys.argv[1].endswith(".meta") else protos.GraphDef
 with open(sys.argv[1], "rb") as handle:
     cls.FromString(handle.read())
 """

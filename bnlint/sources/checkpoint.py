@@ -111,9 +111,9 @@ class Checkpoint:
         raw = self.read_string(OBJECT_GRAPH_KEY)
         if not raw:
             return {}
-        from tensorboard.compat.proto import trackable_object_graph_pb2
+        from .protos import trackable_object_graph_class
 
-        graph = trackable_object_graph_pb2.TrackableObjectGraph()
+        graph = trackable_object_graph_class()()
         try:
             graph.ParseFromString(raw)
         except Exception:  # noqa: BLE001 - protobuf's DecodeError

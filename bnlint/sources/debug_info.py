@@ -132,7 +132,7 @@ def read_debug_info(path: str) -> SourceTraces:
         pass
     text_format = protos.text_format()
     try:
-        text_format.Parse(data.decode("utf-8"), message)
+        text_format.Parse(data.decode("utf-8"), message, descriptor_pool=protos.POOL)
     except (UnicodeDecodeError, text_format.ParseError):
         raise InputError(path, "not a GraphDebugInfo (the source lines of a graph's ops), "
                                "binary or text") from None

@@ -101,7 +101,7 @@ def _wire_problem(data: bytes) -> str | None:
 
 def _decode_detail(exc: Exception) -> str:
     text = str(exc).strip() or type(exc).__name__
-    return text.replace("tensorboard.", "tensorflow.")
+    return text
 
 
 def _plausible(kind: str, message) -> bool:
@@ -120,7 +120,7 @@ def _load_text(data: bytes, kind: str, display: str) -> list[GraphInput]:
     message = _message_class(kind)()
     text_format = protos.text_format()
     try:
-        text_format.Parse(text, message)
+        text_format.Parse(text, message, descriptor_pool=protos.POOL)
     except RecursionError:
         raise InputError(display, f"text {kind} nested too deeply to parse (TensorFlow's nest "
                                   "about ten levels)") from None
