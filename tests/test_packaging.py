@@ -61,3 +61,29 @@ def test_importtime_shows_no_tensorflow():
                             capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0
     assert "tensorflow" not in result.stderr and "keras" not in result.stderr
+
+
+def test_minimum_versions_are_the_declared_lower_bounds():
+    """.ci/run tests the TensorFlow-free suite at .ci/minimum-versions.txt: those must be the
+    lower bounds pyproject.toml declares, for every runtime dependency."""
+    import re
+
+    import tomllib
+
+    with open(os.path.join(ROOT, "pyproject.toml"), "rb") as handle:
+        declared = tomllib.load(handle)["project"]["dependencies"]
+    bounds = {}
+    for requirement in declared:
+        if ";" in requirement:  # tomli: only for Pythons without tomllib
+            continue
+        name, version = re.fullmatch(r"([A-Za-z0-9_.-]+)>=([0-9.]+)", requirement).groups()
+        bounds[name.lower()] = version
+    pinned = {}
+    with open(os.path.join(ROOT, ".ci", "minimum-versions.txt"), encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip() and not line.startswith("#"):
+                name, version = line.strip().split("==")
+                pinned[name.lower()] = version
+    assert set(pinned) == set(bounds)
+    for name, version in bounds.items():
+        assert pinned[name].split(".")[:len(version.split("."))] == version.split("."), name

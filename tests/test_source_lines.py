@@ -154,9 +154,8 @@ def test_library_frames_are_not_the_users():
 def test_both_graph_debug_info_layouts():
     """TF before 2.13 wrote ``traces`` (name or name@function -> frames); since then frames and
     stacks are stored once by id. Messages built here with the protos bnlint reads."""
-    from tensorboard.compat.proto.graph_debug_info_pb2 import GraphDebugInfo
-
     from bnlint.sources.debug_info import traces_from_message
+    from bnlint.sources.protos import GraphDebugInfo
 
     library = "/venv/lib/python3.11/site-packages/tensorflow/python/ops/nn_impl.py"
     old = GraphDebugInfo(files=["/home/ada/model.py", library])
