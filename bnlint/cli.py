@@ -80,8 +80,27 @@ def _parser() -> argparse.ArgumentParser:
                         help="do not report findings recorded in FILE (see --write-baseline)")
     status.add_argument("--write-baseline", metavar="FILE",
                         help="record the current findings in FILE and exit 0")
+    speed = parser.add_argument_group("speed")
+    speed.add_argument("-j", "--jobs", metavar="N", type=_jobs,
+                       help="lint files in N processes (default: the number of CPUs; the "
+                            "output is the same)")
+    speed.add_argument("--no-cache", action="store_true",
+                       help="do not read or write the cache (also BNLINT_NO_CACHE=1)")
+    speed.add_argument("--cache-dir", metavar="DIR",
+                       help="where results are cached (default: .bnlint_cache beside the "
+                            "configuration, or here; also BNLINT_CACHE_DIR)")
     parser.add_argument("--version", action="version", version=f"bnlint {__version__}")
     return parser
+
+
+def _jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a positive number of processes")
+    return value
 
 
 def _selectors(values: list[str] | None) -> list[str] | None:
@@ -161,10 +180,12 @@ def _run(parser, args) -> int:
         parser.error("no paths given (try: bnlint path/to/graph.pb)")
     from .baseline import load_baseline, write_baseline
     from .lint import lint_paths
+    from .parallel import default_jobs
     from .report import Report, render
 
     try:
-        result = lint_paths(args.paths, policy)
+        result = lint_paths(args.paths, policy, jobs=args.jobs or default_jobs(),
+                            cache=_cache(args, here))
     except ValueError as exc:
         parser.error(str(exc))
     if args.write_baseline:
@@ -203,6 +224,15 @@ def _run(parser, args) -> int:
     threshold = SEVERITY_RANK[args.fail_on or here.fail_on or "info"]
     failing = any(SEVERITY_RANK[f.severity] >= threshold for f in result.findings)
     return EXIT_FINDINGS if failing and not args.exit_zero else EXIT_CLEAN
+
+
+def _cache(args, config):
+    """The cache the options ask for, or None."""
+    from .cache import Cache, default_directory, disabled_by_environment
+
+    if args.no_cache or (disabled_by_environment() and not args.cache_dir):
+        return None
+    return Cache(args.cache_dir or default_directory(config.root if config.path else None))
 
 
 def run() -> None:

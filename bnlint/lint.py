@@ -21,6 +21,7 @@ from .findings import Finding, Note
 from .graph.build import build_graph, op_origin
 from .graph.keras_build import build_keras_graph
 from .policy import Options, Policy
+from .results import FileResult
 from .sources.checkpoint import read_checkpoint
 from .sources.debug_info import resolve_source_file
 from .sources.discover import Skipped, directory_without_models, discover
@@ -36,6 +37,15 @@ class LintResult:
     skipped: list[Skipped] = field(default_factory=list)
     linted: list[str] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
+
+    def add(self, path: str, file: FileResult) -> None:
+        """Merge the result of the file at ``path`` (linted when it could be read)."""
+        self.findings.extend(file.findings)
+        self.notes.extend(file.notes)
+        self.errors.extend(file.errors)
+        self.skipped.extend(file.skipped)
+        if file.linted:
+            self.linted.append(path)
 
     def sort(self) -> None:
         self.findings.sort(key=Finding.sort_key)
@@ -140,40 +150,70 @@ def lint_sources(sources, rules: list[Rule], policy: Policy,
     return findings, notes
 
 
-def lint_paths(paths: list[str], policy: Policy | None = None) -> LintResult:
+def lint_paths(paths: list[str], policy: Policy | None = None, jobs: int = 1,
+               cache=None) -> LintResult:
     """Lint files and directories; each file with the rules and overrides ``policy`` gives it
-    (by default: every built-in rule and the file's closest configuration)."""
+    (by default: every built-in rule and the file's closest configuration). ``jobs`` > 1 lints
+    files in that many processes; ``cache`` (a :class:`bnlint.cache.Cache`) reuses the results
+    of files linted before. Neither changes the result."""
     policy = policy or default_policy()
     found = discover(paths)
     result = LintResult(errors=list(found.errors), skipped=list(found.skipped))
-    for path in found.files:
-        rules = policy.rules_for(path)
-        try:
-            _lint_file(path, rules, policy, result)
-        except Skip as exc:
-            result.skipped.append(Skipped(path, str(exc)))
-        except InputError as exc:
-            result.errors.append(exc)
-        except (RecursionError, MemoryError) as exc:
-            result.errors.append(InputError(
-                path, f"graph too large to analyse ({type(exc).__name__})"))
-        except Exception as exc:  # the boundary: one input's failure is that input's error
-            if policy.options.debug:
-                raise
-            result.errors.append(internal_error(path, exc))
+    tasks = [(path, policy.rules_for(path)) for path in found.files]
+    for (path, _), file_result in zip(tasks, _file_results(tasks, policy, jobs, cache),
+                                      strict=True):
+        result.add(path, file_result)
     _report_directories_without_models(found, result)
     result.sort()
     return result
 
 
-def _lint_file(path: str, rules: list[Rule], policy: Policy, result: LintResult) -> None:
-    """Load, analyse and lint one file into ``result`` (its findings only once all is done)."""
-    sources = load_file(path)
-    findings, notes = lint_sources(sources, rules, policy, path)
-    result.findings.extend(findings)
-    result.notes.extend(notes)
-    result.errors.extend(_input_errors(sources))
-    result.linted.append(path)
+def _file_results(tasks, policy: Policy, jobs: int, cache):
+    """Each task's FileResult, in order: from the cache where it has one, the others linted
+    (in worker processes when ``jobs`` > 1) and stored."""
+    from .parallel import ordered_map
+
+    keys = [cache.key(path, rules, policy) if cache else None for path, rules in tasks]
+    results = [cache.load(key) if key else None for key in keys]
+    missing = [index for index, found in enumerate(results) if found is None]
+
+    def lint_task(index: int) -> dict:
+        path, rules = tasks[index]
+        return lint_file(path, rules, policy).to_data()  # plain data from a worker process
+
+    def lost(index: int) -> dict:
+        return FileResult(errors=[InputError(
+            tasks[index][0], "the worker process linting this file died (killed, or out of "
+                             "memory); rerun with -j 1 to see more")], cacheable=False).to_data()
+
+    workers = 1 if policy.options.debug else jobs  # a traceback comes from this process
+    for index, data in zip(missing, ordered_map(lint_task, missing, workers, lost),
+                           strict=True):
+        results[index] = linted = FileResult.from_data(data)
+        if keys[index] and linted.cacheable:
+            cache.store(keys[index], linted)
+    return results
+
+
+def lint_file(path: str, rules: list[Rule], policy: Policy) -> FileResult:
+    """Load, analyse and lint one file. This is the boundary: whatever goes wrong with one
+    input becomes that input's error, never the end of the run (``--debug`` excepted)."""
+    try:
+        sources = load_file(path)
+        findings, notes = lint_sources(sources, rules, policy, path)
+        return FileResult(findings=findings, notes=notes, errors=_input_errors(sources),
+                          linted=True)
+    except Skip as exc:
+        return FileResult(skipped=[Skipped(path, str(exc))])
+    except InputError as exc:
+        return FileResult(errors=[exc])
+    except (RecursionError, MemoryError) as exc:
+        return FileResult(errors=[InputError(
+            path, f"graph too large to analyse ({type(exc).__name__})")])
+    except Exception as exc:  # the boundary: one input's failure is that input's error
+        if policy.options.debug:
+            raise
+        return FileResult(errors=[internal_error(path, exc)], cacheable=False)
 
 
 def internal_error(path: str, exc: Exception) -> InputError:

@@ -15,6 +15,10 @@ settings.register_profile("long", deadline=None,
                           max_examples=int(os.environ.get("BNLINT_FUZZ_EXAMPLES", "20000")))
 settings.load_profile("bnlint")
 
+# Tests lint the checkout's fixtures over and over: no .bnlint_cache in the checkout (the
+# cache's own tests name a directory with --cache-dir).
+os.environ["BNLINT_NO_CACHE"] = "1"
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURES = os.path.join(ROOT, "fixtures")
 TF_FIXTURES = os.path.join(FIXTURES, "tf")

@@ -9,7 +9,8 @@ MODULES = ["bnlint.graph.attrs", "bnlint.graph.query", "bnlint.analyses.batchnor
            "bnlint.analyses.context", "bnlint.analyses.evaluation", "bnlint.analyses.warmup",
            "bnlint.sources.keras_config", "bnlint.sources.checkpoint",
            "bnlint.analyses.saved_state",
-           "bnlint.sources.debug_info", "bnlint.selectors", "bnlint.limits"]
+           "bnlint.sources.debug_info", "bnlint.selectors", "bnlint.limits",
+           "bnlint.results", "bnlint.parallel"]
 
 
 @pytest.mark.parametrize("name", MODULES)
