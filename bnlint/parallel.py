@@ -14,7 +14,6 @@ the item it was on: ``lost(item)`` stands in for that result. Where ``fork`` is 
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 import select
 import signal
@@ -35,7 +34,7 @@ def default_jobs() -> int:
 
 
 def can_fork() -> bool:
-    return sys.platform != "darwin" and "fork" in multiprocessing.get_all_start_methods()
+    return hasattr(os, "fork") and sys.platform != "darwin"
 
 
 def ordered_map(function: Callable[[Any], Any], items: Sequence, jobs: int,
