@@ -20,8 +20,9 @@ For each file it prints:
   (the budget is 4x, the aim 3x);
 * peak resident memory of both processes;
 
-and, for a fixture's checkpoint, the MetaGraph's parse time beside the checkpoint's read time
-(the index, then the BN tensors), also with its data shard made 1 GiB.
+then every fixture linted in one process: ``-j 1`` against ``-j N`` (the CPUs), and with the
+cache, empty and full; and, for a fixture's checkpoint, the MetaGraph's parse time beside the
+checkpoint's read time (the index, then the BN tensors), also with its data shard made 1 GiB.
 """
 
 from __future__ import annotations
@@ -131,6 +132,39 @@ def measure(path: str, runs: int, python: str = sys.executable) -> dict:
     }
 
 
+FIXTURES = os.path.join(ROOT, "fixtures")
+
+
+def measure_many_files(runs: int, python: str, jobs: int) -> dict:
+    """Whole-process wall time (median of ``runs``) of linting every fixture: uncached with
+    ``-j 1`` and with ``-j jobs``, then with the cache, first empty (the run that fills it)
+    and then full. Also checks that ``-j`` does not change the output."""
+    import tempfile
+
+    def lint(*options) -> tuple[float, bytes]:
+        start = time.perf_counter()
+        done = subprocess.run([python, "-m", "bnlint", FIXTURES, "--format", "json", *options],
+                              capture_output=True, cwd=HERE)
+        assert done.returncode in (1, 2), done.stderr[-500:]
+        return time.perf_counter() - start, done.stdout
+
+    serial = [lint("--no-cache", "-j", "1") for _ in range(runs)]
+    parallel = [lint("--no-cache", "-j", str(jobs)) for _ in range(runs)]
+    assert all(out == serial[0][1] for _, out in serial + parallel), "-j changed the output"
+    fill, full = [], []
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory() as cache:
+            fill.append(lint("--cache-dir", cache)[0])
+            elapsed, out = lint("--cache-dir", cache)
+            assert out == serial[0][1], "the cache changed the output"
+            full.append(elapsed)
+    files = len(__import__("json").loads(serial[0][1])["findings"])
+    return {"serial": statistics.median(t for t, _ in serial),
+            "parallel": statistics.median(t for t, _ in parallel),
+            "fill": statistics.median(fill), "cached": statistics.median(full),
+            "findings": files, "jobs": jobs}
+
+
 CHECKPOINT = os.path.join(ROOT, "fixtures", "tf", "v2", "layers_missing_deps_model_dir",
                           "model.ckpt-600")
 
@@ -198,6 +232,17 @@ def main(argv=None) -> int:
     print("\nparse/build/lint: seconds in-process; bnlint/baseline: whole-process wall time "
           f"(median of {args.runs}); ratio = bnlint / baseline; RSS: bnlint/baseline peak.")
     print(f"interpreter: {args.python}")
+    jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    files = sum(len(names) for _, _, names in os.walk(FIXTURES))
+    m = measure_many_files(args.runs, args.python, jobs)
+    print(f"\nfixtures/ ({files} files, {m['findings']} findings), whole process, median of "
+          f"{args.runs}:")
+    print(f"  -j 1, no cache      {m['serial']:6.2f}s")
+    print(f"  -j {jobs}, no cache      {m['parallel']:6.2f}s  {m['parallel'] / m['serial']:.2f}x "
+          "of -j 1 (output identical)")
+    print(f"  cache empty (fills) {m['fill']:6.2f}s")
+    print(f"  cache full          {m['cached']:6.2f}s  {m['cached'] / m['fill']:.2f}x of the run "
+          "that filled it")
     sys.path.insert(0, ROOT)
     m = measure_checkpoint(CHECKPOINT)
     print(f"\ncheckpoint {os.path.relpath(CHECKPOINT, ROOT)}: MetaGraph parse "

@@ -200,7 +200,15 @@ def _file_results(tasks, policy: Policy, jobs: int, cache):
                              "memory); rerun with -j 1 to see more")], cacheable=False).to_data()
 
     workers = 1 if policy.options.debug else jobs  # a traceback comes from this process
-    for index, data in zip(missing, ordered_map(lint_task, missing, workers, lost),
+    def cost(index: int) -> float:  # text is parsed by Python, binary by C
+        path = tasks[index][0]
+        try:
+            size = os.path.getsize(path)
+        except OSError:
+            return 0
+        return size * (20 if path.endswith((".pbtxt", ".pbtext", ".json")) else 1)
+
+    for index, data in zip(missing, ordered_map(lint_task, missing, workers, lost, cost),
                            strict=True):
         results[index] = linted = FileResult.from_data(data)
         if keys[index] and linted.cacheable:

@@ -38,12 +38,18 @@ def can_fork() -> bool:
 
 
 def ordered_map(function: Callable[[Any], Any], items: Sequence, jobs: int,
-                lost: Callable[[Any], Any] | None = None) -> Iterator:
-    """``map(function, items)``, in up to ``jobs`` forked processes."""
+                lost: Callable[[Any], Any] | None = None,
+                cost: Callable[[Any], float] | None = None) -> Iterator:
+    """``map(function, items)``, in up to ``jobs`` forked processes. With ``cost``, the
+    costliest items are handed out first, so that no worker is left with a long one at the
+    end while the others idle; results still come in the items' order."""
     workers = min(jobs, len(items))
     if workers <= 1 or not can_fork():
         return map(function, items)
-    return _forked_map(function, items, workers, lost or _worker_died)
+    order = list(range(len(items)))
+    if cost is not None:
+        order.sort(key=lambda index: -cost(items[index]))
+    return _forked_map(function, items, workers, lost or _worker_died, order)
 
 
 def _worker_died(item):
@@ -97,13 +103,13 @@ def _work(function, items: Sequence, tasks: int, results: int) -> None:
         os._exit(code)
 
 
-def _forked_map(function, items: Sequence, workers: int, lost) -> Iterator:
+def _forked_map(function, items: Sequence, workers: int, lost, order: list[int]) -> Iterator:
     pool: list[_Worker] = []
     try:
         for _ in range(workers):
             pool.append(_Worker(function, items, pool))
         results: dict[int, Any] = {}
-        waiting = iter(range(len(items)))
+        waiting = iter(order)
         for worker in pool:
             worker.give(next(waiting))
         emitted = 0
