@@ -17,7 +17,6 @@ reach any training step" costs one pass over the graph, not one per node.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterable
 
 EDGE_KINDS = ("data", "control", "any")
@@ -30,16 +29,23 @@ def op_nodes(graph) -> list[int]:
 
 def _walk(adjacency, start: Iterable[int], edges: str, stop) -> set[int]:
     seen: set[int] = set()
-    queue = deque(start)
+    pending = list(start)  # the order of a visit does not change the set it finds
+    if edges == "any" and stop is None:  # most walks: no edge to look at
+        while pending:
+            for other in adjacency[pending.pop()]:
+                if other not in seen:
+                    seen.add(other)
+                    pending.append(other)
+        return seen
     want = None if edges == "any" else edges
-    while queue:
-        node = queue.popleft()
+    while pending:
+        node = pending.pop()
         for other, edge in adjacency[node].items():
             if other in seen or (want is not None and edge["kind"] != want):
                 continue
             seen.add(other)
             if stop is None or other not in stop:
-                queue.append(other)
+                pending.append(other)
     return seen
 
 
