@@ -46,6 +46,18 @@ def test_empty_file(tmp_path):
     _rejected_beside_a_good_file(tmp_path, bad, "empty")
 
 
+@pytest.mark.parametrize("name", ["model.pb", "graph.pbtxt", "model.h5", "model.keras",
+                                  "model.json", "model.ckpt-10.index"])
+def test_git_lfs_pointer(tmp_path, name):
+    """A checkout without Git LFS has pointers where the large files should be."""
+    bad = tmp_path / name
+    bad.write_text("version https://git-lfs.github.com/spec/v1\n"
+                   "oid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\n"
+                   "size 12345\n")
+    _rejected_beside_a_good_file(tmp_path, bad, "a Git LFS pointer, not the file itself",
+                                 "git lfs pull")
+
+
 def test_truncated_protobuf(tmp_path):
     data = open(tf_fixture("v2", "layers_missing_deps.graph.pb"), "rb").read()
     bad = tmp_path / "truncated.pb"

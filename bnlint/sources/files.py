@@ -48,7 +48,14 @@ def read_limited(path: str, display: str) -> bytes:
         raise InputError(display, f"cannot read file: {exc.strerror or exc}") from None
     if not data:
         raise InputError(display, "file is empty")
+    if data.startswith(GIT_LFS_POINTER):
+        raise InputError(display, "a Git LFS pointer, not the file itself: run `git lfs pull` "
+                                  "(or check out with Git LFS installed) to fetch it")
     return data
+
+
+# What a checkout without Git LFS holds in place of a large file (the spec's first line).
+GIT_LFS_POINTER = b"version https://git-lfs.github.com/spec/v1\n"
 
 
 def _file_kind(mode: int) -> str:
