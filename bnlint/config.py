@@ -34,7 +34,7 @@ from .yaml_files import read_mapping, read_text
 
 MAX_PYPROJECT_BYTES = 4 << 20
 
-CONFIG_FILES = (".bnlint.yaml", "pyproject.toml")
+CONFIG_FILES = (".bnlint.yaml", ".bnlint.yml", "pyproject.toml")
 KEYS = ("select", "ignore", "extend-select", "extend-ignore", "severity", "per-file-ignores",
         "node-ignores", "rules", "fail-on", "baseline")
 
@@ -103,32 +103,38 @@ def _glob(pattern: str, path: str) -> bool:
     return re.fullmatch(regex, path) is not None
 
 
-def _read_pyproject(path: str) -> dict | None:
+def _read_toml(path: str) -> dict:
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
         import tomli as tomllib
     text = read_text(path, ConfigError, MAX_PYPROJECT_BYTES)
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, None, f"invalid TOML: {exc}") from None
-    table = data.get("tool", {}).get("bnlint")
-    if table is None:
-        return None
-    if not isinstance(table, dict):
+
+
+def _tool_table(path: str, data: dict) -> dict | None:
+    table = data.get("tool", {}).get("bnlint") if isinstance(data.get("tool"), dict) else None
+    if table is not None and not isinstance(table, dict):
         raise ConfigError(path, "tool.bnlint", "must be a table")
     return table
 
 
 def load_config(path: str) -> Config | None:
     """Read one configuration file (raises ConfigError naming the file and key); None for a
-    ``pyproject.toml`` without a ``[tool.bnlint]`` table."""
+    ``pyproject.toml`` without a ``[tool.bnlint]`` table. Any other ``.toml`` file (given with
+    ``--config``) holds bnlint's keys at its top level, as ``ruff.toml`` does, or under
+    ``[tool.bnlint]``; anything else is YAML."""
     if os.path.basename(path) == "pyproject.toml":
-        data = _read_pyproject(path)
-        if data is None:
-            return None
-        return _validate(path, data, "tool.bnlint.")
+        table = _tool_table(path, _read_toml(path))
+        return None if table is None else _validate(path, table, "tool.bnlint.")
+    if path.endswith(".toml"):
+        data = _read_toml(path)
+        table = _tool_table(path, data)
+        return _validate(path, data, "") if table is None else \
+            _validate(path, table, "tool.bnlint.")
     return _validate(path, read_mapping(path, ConfigError, empty={}), "")
 
 

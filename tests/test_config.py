@@ -104,6 +104,25 @@ def test_most_specific_selector_decides():
     assert len(findings(path, "--isolated", "--select", "ALL", "--ignore", "BN2")) == 2
 
 
+def test_yml_is_found_like_yaml(project):
+    (project / "pyproject.toml").write_text('[tool.bnlint]\nignore = ["ALL"]\n')
+    (project / "models" / ".bnlint.yml").write_text("severity: {BN101: warning}\n")
+    assert findings("models") == both("models/legacy/old.meta", severity="warning") + \
+        both("models/train.meta", severity="warning")
+
+
+@pytest.mark.parametrize("text", ['severity = { BN101 = "info" }\n',
+                                  '[tool.bnlint]\nseverity = { BN101 = "info" }\n'])
+def test_config_option_reads_any_toml_file_as_toml(project, tmp_path_factory, text):
+    config = tmp_path_factory.mktemp("config") / "bnlint.toml"
+    config.write_text(text)
+    assert findings("models/train.meta", "--config", config) == both(
+        "models/train.meta", severity="info")
+    config.write_text('tool = "not a table"\n')
+    result = run_cli("models/train.meta", "--config", config)
+    assert result.code == 2 and "tool" in result.err
+
+
 def test_isolated_and_explicit_config(project, tmp_path_factory):
     (project / ".bnlint.yaml").write_text("ignore: [BN101]\n")
     assert findings("models/train.meta", "--isolated") == both("models/train.meta")
