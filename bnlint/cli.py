@@ -24,8 +24,10 @@ whose training flag is a constant, whose axis is not the channel axis, and more.
 """
 
 EPILOG = """\
-other commands:
-  bnlint rule CODE        show a rule's documentation (e.g. bnlint rule BN101)
+commands:
+  bnlint [check] [PATH ...]   lint (check is optional, as in ruff; PATH defaults to .)
+  bnlint rule CODE        show a rule's documentation (e.g. bnlint rule BN101; --output-format
+                          json for JSON)
 
 selectors (--select/--ignore ...) are codes (BN101), code prefixes (BN1), rule names
 (missing-update-dependency) or ALL, separated by commas.
@@ -42,13 +44,15 @@ configuration file, or an input that could not be read.
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bnlint", description=DESCRIPTION, epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False,
     )
     parser.add_argument("paths", nargs="*", metavar="PATH",
-                        help="graph or model files, or directories to walk")
+                        help="graph or model files, or directories to walk (default: .)")
     output = parser.add_argument_group("output")
-    output.add_argument("--format", choices=FORMATS,
+    output.add_argument("--output-format", "--format", dest="format", choices=FORMATS,
                         default="text", help="output format (default: text)")
+    output.add_argument("-q", "--quiet", action="store_true",
+                        help="print the findings (and errors) only, no summary line")
     output.add_argument("-o", "--output-file", metavar="FILE",
                         help="write the report to FILE instead of standard output")
     output.add_argument("--statistics", action="store_true",
@@ -119,12 +123,26 @@ def _write(stream, text: str) -> None:
             pass
 
 
+def _json(data) -> str:
+    import json
+
+    return json.dumps(data, indent=2) + "\n"
+
+
+def _rule_summary(rule) -> dict:
+    """A rule as ``--list-rules --output-format json`` and ``bnlint rule`` give it."""
+    return {"code": rule.code, "name": rule.name, "severity": rule.severity,
+            "summary": rule.summary, "subject": rule.subject}
+
+
 def _rule_command(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="bnlint rule",
+    parser = argparse.ArgumentParser(prog="bnlint rule", allow_abbrev=False,
                                      description="Show a rule's documentation.")
     parser.add_argument("code", metavar="CODE", help="rule code or name, e.g. BN101")
     parser.add_argument("--rules", metavar="DIR", action="append", default=[],
                         help="also load the YAML rules in DIR")
+    parser.add_argument("--output-format", "--format", dest="format", default="text",
+                        choices=("text", "json"), help="text (Markdown) or json")
     args = parser.parse_args(argv)
     from .engine.docs import rule_markdown
     from .engine.rules import load_rules
@@ -137,7 +155,8 @@ def _rule_command(argv: list[str]) -> int:
         return EXIT_ERROR
     for rule in rules:
         if args.code in (rule.code, rule.name):
-            _write(sys.stdout, rule_markdown(rule))
+            _write(sys.stdout, _json({**_rule_summary(rule), "explanation": rule_markdown(rule)})
+                   if args.format == "json" else rule_markdown(rule))
             return EXIT_CLEAN
     _write(sys.stderr, f"bnlint: error: no rule '{args.code}' (see bnlint --list-rules)\n")
     return EXIT_ERROR
@@ -145,10 +164,12 @@ def _rule_command(argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None, exiting: bool = False) -> int:
     """Run bnlint with ``argv``; ``exiting`` when the process ends right after (nothing built
-    for the last file is freed then)."""
+    for the last file is freed then). ``bnlint check PATHS`` is ``bnlint PATHS``, as in ruff."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["rule"]:
         return _rule_command(argv[1:])
+    if argv[:1] == ["check"]:
+        argv = argv[1:]
     parser = _parser()
     args = parser.parse_args(argv)
     try:
@@ -176,13 +197,16 @@ def _run(parser, args, exiting: bool) -> int:
     except ValueError as exc:
         parser.error(str(exc))
     if args.list_rules:
+        if args.format == "json":
+            _write(sys.stdout, _json([_rule_summary(rule) for rule in listed]))
+            return EXIT_CLEAN
         width = max((len(rule.name) for rule in listed), default=0)
         _write(sys.stdout, "".join(
             f"{rule.code}  {rule.name:<{width}}  {rule.severity:<7}  {rule.summary}\n"
             for rule in listed))
         return EXIT_CLEAN
     if not args.paths:
-        parser.error("no paths given (try: bnlint path/to/graph.pb)")
+        args.paths = ["."]
     from .baseline import load_baseline, write_baseline
     from .lint import lint_paths
     from .parallel import default_jobs
@@ -211,7 +235,8 @@ def _run(parser, args, exiting: bool) -> int:
     for rules in policy.all_rule_sets():
         ran.update((rule.code, rule) for rule in rules)
     report = Report(result=result, rules=list(ran.values()), verbose=args.verbose,
-                    statistics=args.statistics, suppressed=suppressed, root=os.getcwd())
+                    statistics=args.statistics, suppressed=suppressed, root=os.getcwd(),
+                    quiet=args.quiet)
     out, err = render(args.format, report)
     if args.output_file:
         try:

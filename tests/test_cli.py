@@ -14,8 +14,40 @@ def test_exit_codes():
     assert run_cli(CLEAN).code == 0
     assert run_cli(BUGGY).code == 1
     assert run_cli("/no/such/graph.pb").code == 2
-    assert run_cli().code == 2  # no paths: usage error
     assert run_cli("--format", "xml", CLEAN).code == 2
+
+
+def test_check_subcommand_and_the_working_directory_by_default(tmp_path, monkeypatch):
+    """As ruff: ``bnlint check PATHS`` is ``bnlint PATHS``, and no path means ``.``."""
+    assert run_cli("check", BUGGY).out == run_cli(BUGGY).out
+    monkeypatch.chdir(tmp_path)
+    empty = run_cli()
+    assert empty.code == 2 and "bnlint: .: error:" in empty.err  # nothing to lint here
+    shutil.copy(BUGGY, tmp_path / "model.meta")
+    for args in ((), ("check",)):
+        result = run_cli(*args)
+        assert result.code == 1 and result.out.startswith("model.meta:1:1: BN101 ")
+
+
+def test_output_format_quiet_and_no_abbreviations():
+    assert run_cli(BUGGY, "--output-format", "json").out == run_cli(BUGGY, "--format", "json").out
+    quiet = run_cli(BUGGY, "-q")
+    assert quiet.code == 1 and quiet.out.splitlines() == run_cli(BUGGY).out.splitlines()[:-1]
+    abbreviated = run_cli(BUGGY, "--output-form", "json")  # argparse would accept it
+    assert abbreviated.code == 2 and "unrecognized arguments: --output-form" in abbreviated.err
+
+
+def test_json_statistics_rule_list_and_rule_docs():
+    statistics = json.loads(run_cli(TF_FIXTURES, "--statistics", "--output-format", "json").out)
+    assert statistics[0]["code"] == "BN101" and statistics[0]["name"] == \
+        "missing-update-dependency"
+    assert [entry["count"] for entry in statistics] == sorted(
+        (entry["count"] for entry in statistics), reverse=True)
+    listed = json.loads(run_cli("--list-rules", "--output-format", "json").out)
+    assert {"code": "BN101", "name": "missing-update-dependency", "severity": "error"}.items() \
+        <= listed[0].items()
+    rule = json.loads(run_cli("rule", "BN101", "--output-format", "json").out)
+    assert rule["code"] == "BN101" and "## Why is this bad?" in rule["explanation"]
 
 
 def test_text_format_is_path_line_col_code_message():

@@ -18,6 +18,7 @@ class Report:
     statistics: bool = False
     suppressed: int = 0  # findings a baseline held back
     root: str = "."  # paths in machine-readable output are relative to it
+    quiet: bool = False  # the findings only: no summary line
 
     def relative(self, path: str) -> str:
         """``path`` relative to ``root``, or absolute when it lies outside it."""

@@ -43,7 +43,9 @@ def render_text(report: Report) -> tuple[str, str]:
     files = len(result.linted)
     held = (f" ({count_noun(report.suppressed, 'finding')} in the baseline not shown)"
             if report.suppressed else "")
-    if result.findings:
+    if report.quiet:
+        pass
+    elif result.findings:
         detail = ", ".join(count_noun(counts[severity], severity)
                            for severity in ("error", "warning", "info") if counts[severity])
         out.append(f"Found {count_noun(len(result.findings), 'finding')} ({detail}) "

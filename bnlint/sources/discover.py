@@ -64,6 +64,11 @@ def directory_without_models(directory: str, skipped: int) -> InputError:
                                  f"({skipped} other files skipped)")
 
 
+def _join(directory: str, name: str) -> str:
+    """``directory/name``, as ruff shows it: ``name`` alone in the working directory."""
+    return name if directory == "." else os.path.join(directory, name)
+
+
 def _walk(directory: str, found: Discovery) -> None:
     try:
         entries = sorted(os.scandir(directory), key=lambda entry: entry.name)
@@ -72,20 +77,20 @@ def _walk(directory: str, found: Discovery) -> None:
         return
     names = {entry.name for entry in entries}
     saved_model = next((name for name in SAVED_MODEL_FILES
-                        if name in names and _holds_saved_model(os.path.join(directory, name))),
+                        if name in names and _holds_saved_model(_join(directory, name))),
                        None)
     if saved_model:
         linted = [saved_model] + ([KERAS_METADATA] if KERAS_METADATA in names else [])
-        found.files.extend(os.path.join(directory, name) for name in linted)
+        found.files.extend(_join(directory, name) for name in linted)
         for entry in entries:
             if entry.name not in linted and not entry.name.startswith("."):
                 found.skipped.append(Skipped(
-                    os.path.join(directory, entry.name), f"part of the SavedModel {saved_model}"
+                    _join(directory, entry.name), f"part of the SavedModel {saved_model}"
                 ))
         return
     newest_meta = _newest_checkpoint_meta(names)
     for entry in entries:
-        path = os.path.join(directory, entry.name)
+        path = _join(directory, entry.name)
         if entry.name.startswith("."):
             continue
         if entry.is_dir(follow_symlinks=False):
@@ -96,7 +101,7 @@ def _walk(directory: str, found: Discovery) -> None:
         elif entry.name.endswith(".index") and entry.name[:-len(".index")] + ".meta" in names:
             found.skipped.append(Skipped(
                 path, f"part of the checkpoint {entry.name[:-len('.index')]}: read with "
-                      f"{os.path.join(directory, entry.name[:-len('.index')] + '.meta')}"))
+                      f"{_join(directory, entry.name[:-len('.index')] + '.meta')}"))
         elif entry.name.lower().endswith(MODEL_EXTENSIONS):
             found.files.append(path)
         else:
