@@ -50,7 +50,12 @@ def _parser() -> argparse.ArgumentParser:
                         help="graph or model files, or directories to walk (default: .)")
     output = parser.add_argument_group("output")
     output.add_argument("--output-format", "--format", dest="format", choices=FORMATS,
-                        default="text", help="output format (default: text)")
+                        default="full", metavar="{" + ",".join(FORMATS) + "}",
+                        help="output format: full (default: each finding with its fix and "
+                             "locations), concise (one line each), json, sarif, github, junit")
+    output.add_argument("--color", choices=("auto", "always", "never"), default="auto",
+                        help="colour the text formats (auto: in a terminal; NO_COLOR and "
+                             "FORCE_COLOR are honoured)")
     output.add_argument("-q", "--quiet", action="store_true",
                         help="print the findings (and errors) only, no summary line")
     output.add_argument("-o", "--output-file", metavar="FILE",
@@ -236,7 +241,7 @@ def _run(parser, args, exiting: bool) -> int:
         ran.update((rule.code, rule) for rule in rules)
     report = Report(result=result, rules=list(ran.values()), verbose=args.verbose,
                     statistics=args.statistics, suppressed=suppressed, root=os.getcwd(),
-                    quiet=args.quiet)
+                    quiet=args.quiet, color=_use_color(args.color, args.output_file))
     out, err = render(args.format, report)
     if args.output_file:
         try:
@@ -254,6 +259,21 @@ def _run(parser, args, exiting: bool) -> int:
     threshold = SEVERITY_RANK[args.fail_on or here.fail_on or "info"]
     failing = any(SEVERITY_RANK[f.severity] >= threshold for f in result.findings)
     return EXIT_FINDINGS if failing and not args.exit_zero else EXIT_CLEAN
+
+
+def _use_color(choice: str, output_file: str | None) -> bool:
+    """As ruff: ``--color`` decides, else ``NO_COLOR`` turns colours off and ``FORCE_COLOR``
+    on, else colours when standard output is a terminal."""
+    if choice != "auto":
+        return choice == "always"
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    try:
+        return output_file is None and sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 def _cache(args, config):

@@ -29,6 +29,36 @@ def test_check_subcommand_and_the_working_directory_by_default(tmp_path, monkeyp
         assert result.code == 1 and result.out.startswith("model.meta:1:1: BN101 ")
 
 
+def test_full_and_concise_text(tmp_path):
+    """full (the default): the finding's line, then its fix, the creating Python line relative
+    to the working directory, and the other layers; concise: one line with the severity."""
+    path = tf_fixture("v1", "debug_info_missing_deps.meta")
+    full = run_cli(path).out.splitlines()
+    assert full[0].startswith(f"{path}:1:1: BN101 training step 'train_op'")
+    assert full[1].startswith("  help: Build the train op inside `with tf.control_dependencies(")
+    # relative to the working directory when the file lies below it (the recorded path may
+    # be another checkout's)
+    assert full[2].startswith("  --> ") and full[2].endswith("fixtures/tfgen/blocks.py:29")
+    assert full[3] == "  also: 'block2/bn'"
+    assert run_cli(path, "--format", "text").out == run_cli(path).out  # full's old name
+    concise = run_cli(path, "--output-format", "concise").out.splitlines()
+    assert len(concise) == 2 and concise[0].startswith(f"{path}:1:1: BN101 error: training step")
+    assert concise[0].endswith("fixtures/tfgen/blocks.py:29]")
+
+
+def test_colour_when_asked_or_forced_never_with_no_color(monkeypatch):
+    def coloured(*args):
+        return "\x1b[" in run_cli(BUGGY, *args).out
+
+    assert not coloured()  # not a terminal
+    assert coloured("--color", "always") and not coloured("--color", "never")
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    assert coloured() and not coloured("--color", "never")
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert not coloured() and coloured("--color", "always")
+    assert not coloured("--output-format", "json", "--color", "always")
+
+
 def test_output_format_quiet_and_no_abbreviations():
     assert run_cli(BUGGY, "--output-format", "json").out == run_cli(BUGGY, "--format", "json").out
     quiet = run_cli(BUGGY, "-q")
@@ -149,8 +179,8 @@ def test_output_order_is_deterministic(tmp_path):
         shutil.copy(BUGGY, tmp_path / name)
     first = run_cli(tmp_path).out
     assert first == run_cli(tmp_path).out
-    paths = [line.split(":")[0] for line in first.splitlines()[:-1]]
-    assert paths == sorted(paths)
+    paths = [line.split(":")[0] for line in first.splitlines()[:-1] if not line.startswith(" ")]
+    assert len(paths) == 3 and paths == sorted(paths)
 
 
 def test_whole_fixture_tree_lints_without_errors():

@@ -114,7 +114,9 @@ def test_every_output_format_carries_the_source_line():
     path = tf_fixture("v1", "debug_info_missing_deps.meta")
     where = f"fixtures/tfgen/blocks.py:{BN_CALL}"
     text = run_cli(path).out
-    assert text.count(where + "]") == 1, text
+    assert text.count(f"{where}\n") == 1 and text.count("  --> ") == 1, text
+    concise = run_cli(path, "--output-format", "concise").out
+    assert concise.count(where + "]") == 1, concise
     github = run_cli(path, "--format", "github").out
     assert github.count(where + "]") == 1
     junit = run_cli(path, "--format", "junit").out

@@ -10,8 +10,8 @@ import importlib
 
 from .context import Report
 
-FORMATS = {"text": "text", "json": "json_report", "sarif": "sarif", "github": "github",
-           "junit": "junit"}
+FORMATS = {"full": "text", "concise": "text", "json": "json_report", "sarif": "sarif",
+           "github": "github", "junit": "junit", "text": "text"}  # text: full's old name
 
 
 def render(fmt: str, report: Report) -> tuple[str, str]:

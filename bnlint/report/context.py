@@ -19,6 +19,7 @@ class Report:
     suppressed: int = 0  # findings a baseline held back
     root: str = "."  # paths in machine-readable output are relative to it
     quiet: bool = False  # the findings only: no summary line
+    color: bool = False  # ANSI colours (text formats, in a terminal)
 
     def relative(self, path: str) -> str:
         """``path`` relative to ``root``, or absolute when it lies outside it."""

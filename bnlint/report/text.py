@@ -1,20 +1,62 @@
-"""``path:line:col: CODE message``, the form ruff, compilers and editors' problem matchers use.
+"""Text for people and problem matchers, as ruff writes it.
 
-Binary graphs have no lines; their findings point at line 1, column 1. When the Python line that
-created the op is known, the message ends with ``[created at FILE:LINE]``.
+``full`` (the default; ``text`` is its old name): each finding's line
+``path:line:col: CODE message`` (the form ruff, compilers and editors' problem matchers read),
+then indented lines with the fix (``help:``), the user's Python line that created the op when
+it is known (``-->``, relative to the working directory), and the other nodes of the same root
+cause. ``concise``: the finding's line alone, with its severity and the creating line.
+
+Binary graphs have no lines; their findings point at line 1, column 1. Colours only when the
+report says so (a terminal, ``FORCE_COLOR``; never with ``NO_COLOR``).
 """
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 
 from .context import Report
 
+_STYLES = {"bold": "1", "error": "1;31", "warning": "1;33", "info": "1;36", "help": "1;36",
+           "arrow": "1;34", "dim": "2"}
 
-def finding_line(finding) -> str:
+
+def _paint(text: str, style: str, color: bool) -> str:
+    return f"\x1b[{_STYLES[style]}m{text}\x1b[0m" if color else text
+
+
+def finding_line(finding, color: bool = False, concise: bool = False) -> str:
     graph = f"[{finding.graph}] " if finding.graph else ""
-    created = f" [created at {finding.created_at}]" if finding.created_at else ""
-    return f"{finding.path}:{finding.line or 1}:1: {finding.rule} {graph}{finding.message}{created}"
+    created = f" [created at {finding.created_at}]" if concise and finding.created_at else ""
+    severity = f" {_paint(finding.severity, finding.severity, color)}:" if concise else ""
+    where = _paint(f"{finding.path}:{finding.line or 1}:1:", "bold", color)
+    code = _paint(finding.rule, finding.severity, color)
+    return f"{where} {code}{severity} {graph}{finding.message}{created}"
+
+
+def detail_lines(finding, color: bool = False) -> list[str]:
+    """The fix, the creating Python line and the other nodes of a finding, indented."""
+    lines = [f"  {_paint('help:', 'help', color)} {finding.fix}"]
+    if finding.source_file:
+        where = _relative(finding.source_file)
+        if finding.source_line:
+            where += f":{finding.source_line}"
+        lines.append(f"  {_paint('-->', 'arrow', color)} {where}")
+    if finding.related:
+        shown = [f"'{node}'" + (f" (line {line})" if line else "")
+                 for node, line in zip(finding.related[:10], finding.related_lines[:10],
+                                       strict=True)]
+        more = f" and {len(finding.related) - 10} more" if len(finding.related) > 10 else ""
+        lines.append(f"  {_paint('also:', 'dim', color)} {', '.join(shown)}{more}")
+    return lines
+
+
+def _relative(path: str) -> str:
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:  # another drive (Windows)
+        return path
+    return path if relative.startswith("..") else relative
 
 
 def error_line(error) -> str:
@@ -32,13 +74,30 @@ def statistics_lines(findings) -> list[str]:
             for (rule, name), count in sorted(counts.items(), key=lambda item: (-item[1], item[0]))]
 
 
-def render_text(report: Report) -> tuple[str, str]:
-    """(stdout, stderr) texts."""
+def render_full(report: Report) -> tuple[str, str]:
+    """(stdout, stderr) texts: each finding with its fix and locations."""
+    return _render(report, concise=False)
+
+
+def render_concise(report: Report) -> tuple[str, str]:
+    """(stdout, stderr) texts: one line per finding."""
+    return _render(report, concise=True)
+
+
+render_text = render_full  # the format's name before ruff's names were adopted
+
+
+def _render(report: Report, concise: bool) -> tuple[str, str]:
     result = report.result
+    color = report.color
     if report.statistics:
         out = statistics_lines(result.findings)
     else:
-        out = [finding_line(finding) for finding in result.findings]
+        out = []
+        for finding in result.findings:
+            out.append(finding_line(finding, color, concise))
+            if not concise:
+                out.extend(detail_lines(finding, color))
     counts = Counter(finding.severity for finding in result.findings)
     files = len(result.linted)
     held = (f" ({count_noun(report.suppressed, 'finding')} in the baseline not shown)"
