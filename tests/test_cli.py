@@ -194,3 +194,15 @@ def test_python_dash_m_entry_point():
     result = run_process(BUGGY)
     assert result.returncode == 1
     assert result.stdout.startswith(f"{BUGGY}:1:1: BN101")
+
+
+def test_a_model_dirs_files_given_one_by_one_are_its_newest_graph_once():
+    model_dir = tf_fixture("v2", "layers_missing_deps_model_dir")
+    names = ["graph.pbtxt", "model.ckpt-0.meta", "model.ckpt-600.meta", "model.ckpt-600.meta"]
+    document = json.loads(run_cli(*(os.path.join(model_dir, name) for name in names),
+                                  "--format", "json").out)
+    assert {os.path.basename(f["path"]) for f in document["findings"]} == {"model.ckpt-600.meta"}
+    assert [f["rule"] for f in document["findings"]].count("BN101") == 1
+    assert sorted((os.path.basename(s["path"]), s["reason"]) for s in document["skipped"]) == [
+        ("graph.pbtxt", "Estimator model_dir: linted model.ckpt-600.meta instead"),
+        ("model.ckpt-0.meta", "Estimator model_dir: linted model.ckpt-600.meta instead")]

@@ -53,10 +53,30 @@ def discover(paths: list[str]) -> Discovery:
             for file in found.files[before:]:
                 found.roots[file] = path
         elif os.path.exists(path) or os.path.islink(path):
-            found.files.append(path)
+            path = _checkpoint_graph(path, found)
+            if path not in found.files:  # a file given twice, or a model_dir's files one by one
+                found.files.append(path)
         else:
             found.errors.append(InputError(path, "no such file or directory"))
     return found
+
+
+def _checkpoint_graph(path: str, found: Discovery) -> str:
+    """The file to lint for ``path`` given on its own: an Estimator ``model_dir``'s
+    ``graph.pbtxt`` or older ``model.ckpt-N.meta`` stands for its newest ``.meta`` (the same
+    graph, with the newest checkpoint), as when the directory is walked. pre-commit passes a
+    model_dir's changed files one by one; the graph is linted once."""
+    directory, name = os.path.split(path)
+    if name != "graph.pbtxt" and not _CHECKPOINT_META.match(name):
+        return path
+    try:
+        newest = _newest_checkpoint_meta(set(os.listdir(directory or ".")))
+    except OSError:
+        return path
+    if newest is None or newest == name:
+        return path
+    found.skipped.append(Skipped(path, f"Estimator model_dir: linted {newest} instead"))
+    return os.path.join(directory, newest) if directory else newest
 
 
 def directory_without_models(directory: str, skipped: int) -> InputError:
