@@ -119,14 +119,20 @@ def test_every_output_format_carries_the_source_line():
     assert concise.count(where + "]") == 1, concise
     github = run_cli(path, "--format", "github").out
     assert github.count(where + "]") == 1
+    # the annotation is on the Python line, naming the graph file
+    assert github.startswith("::error file=") and f",line={BN_CALL},col=1," in github
+    assert "blocks.py,line=" in github and "debug_info_missing_deps.meta" in github
     junit = run_cli(path, "--format", "junit").out
     assert junit.count(where) == 1
     sarif = json.loads(run_cli(path, "--format", "sarif").out)
-    related = [result["relatedLocations"][0]["physicalLocation"]
-               for result in sarif["runs"][0]["results"]]
-    assert [location["region"]["startLine"] for location in related] == [BN_CALL]
-    assert all(location["artifactLocation"]["uri"].endswith("fixtures/tfgen/blocks.py")
-               for location in related)
+    (result,) = sarif["runs"][0]["results"]
+    primary = result["locations"][0]
+    assert primary["physicalLocation"]["region"]["startLine"] == BN_CALL
+    assert primary["physicalLocation"]["artifactLocation"]["uri"].endswith(
+        "fixtures/tfgen/blocks.py")
+    assert primary["logicalLocations"][0]["name"] == "block1/bn"
+    graph_file = result["relatedLocations"][0]["physicalLocation"]
+    assert graph_file["artifactLocation"]["uri"].endswith("debug_info_missing_deps.meta")
 
 
 def test_paths_recorded_on_another_machine_map_into_this_checkout(tmp_path, monkeypatch):

@@ -1,7 +1,9 @@
 """GitHub Actions workflow commands: one annotation per finding on the pull request.
 
 ``::error file=PATH,line=N,col=1,title=bnlint (BN101)::MESSAGE`` with GitHub's escaping: in
-the message ``%``, carriage return and newline; in properties also ``:`` and ``,``.
+the message ``%``, carriage return and newline; in properties also ``:`` and ``,``. When the
+Python line that created the op is known, the annotation is on that line of the ``.py`` file
+(where the pull request shows it) and the message names the graph file.
 """
 
 from __future__ import annotations
@@ -29,10 +31,12 @@ def render_github(report: Report) -> tuple[str, str]:
     lines = []
     for finding in report.result.findings:
         message = f"{finding.message} (fix: {finding.fix})"
-        if finding.created_at:
-            message += f" [created at {finding.created_at}]"
-        lines.append(annotation(COMMANDS[finding.severity], report.relative(finding.path),
-                                finding.line, f"bnlint ({finding.rule})", message))
+        path, line = report.relative(finding.path), finding.line
+        if finding.source_file:  # annotate the user's Python line, name the graph file
+            message += f" [in {path}, created at {finding.created_at}]"
+            path, line = report.relative(finding.source_file), finding.source_line
+        lines.append(annotation(COMMANDS[finding.severity], path, line,
+                                f"bnlint ({finding.rule})", message))
     for error in report.result.errors:
         lines.append(annotation("error", report.relative(error.path), error.line,
                                 "bnlint: input error", error.message))

@@ -66,12 +66,21 @@ def render_sarif(report: Report) -> tuple[str, str]:
     results = []
     for finding in report.result.findings:
         path = report.relative(finding.path)
-        location = _location(path, finding.line)
-        location["logicalLocations"] = [{
+        in_graph = _location(path, finding.line)
+        logical = [{
             "name": finding.node,
             "fullyQualifiedName": _qualified(finding.graph, finding.node),
             "kind": "object",
         }]
+        in_graph["logicalLocations"] = logical
+        # Where the user's Python line is known it is the primary location, so that code
+        # scanning annotates the line that built the op; the graph file becomes related.
+        if finding.source_file:
+            location = _location(report.relative(finding.source_file), finding.source_line)
+            location["logicalLocations"] = logical
+            in_graph["message"] = {"text": f"{finding.node}: the op in the graph file"}
+        else:
+            location = in_graph
         result = {
             "ruleId": finding.rule,
             "level": SARIF_LEVELS[finding.severity],
@@ -82,10 +91,7 @@ def render_sarif(report: Report) -> tuple[str, str]:
         }
         if finding.rule in index:
             result["ruleIndex"] = index[finding.rule]
-        related = []
-        if finding.source_file:
-            related.append(_location(report.relative(finding.source_file), finding.source_line,
-                                     "the Python code that created this op"))
+        related = [in_graph] if finding.source_file else []
         for node, line in zip(finding.related, finding.related_lines, strict=True):
             other = _location(path, line, f"also {node}: the same cause")
             other["logicalLocations"] = [{"name": node, "kind": "object",
