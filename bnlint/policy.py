@@ -66,9 +66,15 @@ class Policy:
         self.options = options or Options()
         self.finder = ConfigFinder(self.options.config, self.options.isolated)
         self._rules: dict[int, list[Rule]] = {}  # by id() of a Config the finder keeps alive
+        self.aliases: dict[str, str] = {}
 
     def config_for(self, path: str) -> Config:
-        return self.finder.for_path(path)
+        return self.finder.for_path(self.aliases.get(path, path))
+
+    def alias(self, path: str, stands_for: str) -> None:
+        """Configure ``path`` as the file ``stands_for`` would be (standard input spooled to a
+        temporary file, configured as its ``--stdin-filename``)."""
+        self.aliases[path] = stands_for
 
     def rules_for(self, path: str) -> list[Rule]:
         config = self.config_for(path)

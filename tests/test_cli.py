@@ -206,3 +206,49 @@ def test_a_model_dirs_files_given_one_by_one_are_its_newest_graph_once():
     assert sorted((os.path.basename(s["path"]), s["reason"]) for s in document["skipped"]) == [
         ("graph.pbtxt", "Estimator model_dir: linted model.ckpt-600.meta instead"),
         ("model.ckpt-0.meta", "Estimator model_dir: linted model.ckpt-600.meta instead")]
+
+
+def test_show_files_and_show_settings(tmp_path, monkeypatch):
+    model_dir = tf_fixture("v2", "layers_missing_deps_model_dir")
+    shown = run_cli(model_dir, BUGGY, "--show-files")
+    assert shown.code == 0 and shown.out.splitlines() == [
+        os.path.join(model_dir, "model.ckpt-600.meta"), BUGGY]
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(BUGGY, tmp_path / "model.meta")
+    (tmp_path / ".bnlint.yaml").write_text("severity: {BN101: warning}\nignore: [BN2]\n")
+    settings = json.loads(run_cli("--show-settings", "--extend-ignore", "BN141",
+                                  "--output-format", "json").out)
+    assert settings["file"] == "model.meta"
+    assert settings["configuration"] == str(tmp_path / ".bnlint.yaml")
+    assert settings["settings"]["severity"] == {"BN101": "warning"}
+    assert settings["command_line"]["extend_ignore"] == ["BN141"]
+    codes = [rule.split()[0] for rule in settings["rules"]]
+    assert "BN101" in codes and "BN141" not in codes and not any(c.startswith("BN2") for c in codes)
+    text = run_cli("--show-settings").out
+    assert text.startswith("file: model.meta\nconfiguration: ") and "  BN101 " in text
+
+
+def test_standard_input_with_its_filename_and_configuration(tmp_path):
+    import subprocess
+    import sys
+
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / ".bnlint.yaml").write_text("severity: {BN101: warning}\n")
+    data = open(BUGGY, "rb").read()
+
+    spool = tmp_path / "tmp"  # where standard input is spooled, and removed from
+    spool.mkdir()
+    environment = dict(os.environ, TMPDIR=str(spool))
+
+    def lint_stdin(*args):
+        return subprocess.run([sys.executable, "-m", "bnlint", "-", *args, "--format", "json"],
+                              input=data, capture_output=True, cwd=tmp_path, env=environment)
+
+    named = lint_stdin("--stdin-filename", "models/train.meta")
+    findings = json.loads(named.stdout)["findings"]
+    assert named.returncode == 1
+    assert [(f["path"], f["rule"], f["severity"]) for f in findings] == [
+        ("models/train.meta", "BN101", "warning")]  # models/.bnlint.yaml applies
+    anonymous = json.loads(lint_stdin().stdout)["findings"]
+    assert [(f["path"], f["severity"]) for f in anonymous] == [("-", "error")]
+    assert list(spool.iterdir()) == []
