@@ -24,7 +24,7 @@ from .sources.debug_info import DebugInfo, SourceTraces
 from .sources.graph_input import GraphInput
 from .sources.tf_files import NotAGraph, load_tf_bytes
 
-__all__ = ["LintFailed", "assert_clean", "lint_graph", "lint_path"]
+__all__ = ["LintFailed", "assert_clean", "lint_graph", "lint_model", "lint_path"]
 
 LIVE_GRAPH = "<tf.Graph>"
 
@@ -81,15 +81,40 @@ def lint_graph(graph, **options) -> list[Finding]:
     return sorted(findings, key=Finding.sort_key)
 
 
+def lint_model(model, **options) -> list[Finding]:
+    """The findings for a live Keras model (tf.keras, tf-keras or Keras 3): its
+    ``to_json()`` configuration, its BN layers' weights and its optimizer's step count, read in
+    memory, with the same rules and findings as its saved file; nothing is written.
+
+    Takes the options of :func:`lint_path`; configuration files are looked for from the
+    current directory.
+    """
+    from .sources.keras_live import model_input
+
+    policy = default_policy(_options(**options))
+    rules = policy.rules_for(".")
+    try:
+        source = model_input(model)
+        findings, _ = lint_sources([source], rules, policy, ".")
+    except InputError as exc:
+        raise LintFailed([exc]) from None
+    except Exception as exc:  # the boundary, as for files (the cause stays chained)
+        raise LintFailed([internal_error(f"<{type(model).__name__}>", exc)]) from exc
+    return sorted(findings, key=Finding.sort_key)
+
+
 def assert_clean(graph, **options) -> None:
     """Raise AssertionError listing every finding, if ``graph`` (anything :func:`lint_graph`
-    takes, or a path) has any; for a user's own test suite::
+    takes, a Keras model, or a path) has any; for a user's own test suite::
 
         def test_model_graph_is_bn_clean():
             bnlint.assert_clean(build_training_graph())
     """
+    __tracebackhide__ = True  # pytest shows the caller's line, not this one
     if isinstance(graph, str) or hasattr(graph, "__fspath__"):
         findings = lint_path(graph, **options)
+    elif hasattr(graph, "to_json") and hasattr(graph, "layers"):  # a Keras model
+        findings = lint_model(graph, **options)
     else:
         findings = lint_graph(graph, **options)
     if findings:
