@@ -28,6 +28,8 @@ commands:
   bnlint [check] [PATH ...]   lint (check is optional, as in ruff; PATH defaults to .)
   bnlint rule CODE        show a rule's documentation (e.g. bnlint rule BN101; --output-format
                           json for JSON)
+  bnlint server           a Language Server Protocol server over stdio (pip install
+                          'bnlint[server]')
 
 selectors (--select/--ignore ...) are codes (BN101), code prefixes (BN1), rule names
 (missing-update-dependency) or ALL, separated by commas.
@@ -182,6 +184,10 @@ def main(argv: list[str] | None = None, exiting: bool = False) -> int:
         return _rule_command(argv[1:])
     if argv[:1] == ["check"]:
         argv = argv[1:]
+    if argv[:1] == ["server"]:
+        from .server import serve
+
+        return serve()
     parser = _parser()
     args = parser.parse_args(argv)
     try:
