@@ -80,13 +80,14 @@ def _parser() -> argparse.ArgumentParser:
     rules.add_argument("--rules", metavar="DIR", action="append", default=[],
                        help="also load the YAML rules in DIR (repeatable)")
     rules.add_argument("--list-rules", action="store_true", help="list the rules and exit")
-    rules.add_argument("--stdin-filename", metavar="NAME",
-                       help="the name of the file read from standard input (PATH -): shown "
-                            "in the report, and its configuration applies")
-    rules.add_argument("--show-files", action="store_true",
-                       help="list the files that would be linted, and exit")
-    rules.add_argument("--show-settings", action="store_true",
-                       help="show the configuration the first file (or PATH) is linted with")
+    inputs = parser.add_argument_group("inputs")
+    inputs.add_argument("--stdin-filename", metavar="NAME",
+                        help="the name of the file read from standard input (PATH -): shown "
+                             "in the report, and its configuration applies")
+    inputs.add_argument("--show-files", action="store_true",
+                        help="list the files that would be linted, and exit")
+    inputs.add_argument("--show-settings", action="store_true",
+                        help="show the configuration the first file (or PATH) is linted with")
     status = parser.add_argument_group("exit status and configuration")
     status.add_argument("--fail-on", choices=("error", "warning", "info"),
                         help="the lowest severity that makes bnlint exit 1 (default: info)")
@@ -226,15 +227,24 @@ def _run(parser, args, exiting: bool) -> int:
     if not args.paths:
         args.paths = ["."]
     if args.show_files:
-        return _show_files(args.paths)
+        from .show import show_files
+
+        out, err, failed = show_files(args.paths)
+        _write(sys.stdout, out)
+        _write(sys.stderr, err)
+        return EXIT_ERROR if failed else EXIT_CLEAN
     if args.show_settings:
-        return _show_settings(args.paths, policy, args)
+        from .show import show_settings
+
+        _write(sys.stdout, show_settings(args.paths, policy, args.format == "json"))
+        return EXIT_CLEAN
     from .baseline import load_baseline, write_baseline
     from .lint import lint_paths
     from .parallel import default_jobs
     from .report import Report, render
+    from .stdin import StandardInput
 
-    with _StandardInput(args, policy) as stdin:
+    with StandardInput(args, policy) as stdin:
         try:
             result = lint_paths(stdin.paths, policy, jobs=args.jobs or default_jobs(),
                                 cache=None if stdin.path else _cache(args, here))
@@ -278,97 +288,6 @@ def _run(parser, args, exiting: bool) -> int:
     threshold = SEVERITY_RANK[args.fail_on or here.fail_on or "info"]
     failing = any(SEVERITY_RANK[f.severity] >= threshold for f in result.findings)
     return EXIT_FINDINGS if failing and not args.exit_zero else EXIT_CLEAN
-
-
-class _StandardInput:
-    """``-`` among the paths: standard input spooled to a temporary file (readers want a file:
-    HDF5, zip archives), linted under ``--stdin-filename`` (or ``-``) with that name's
-    configuration, and the temporary file removed afterwards."""
-
-    def __init__(self, args, policy):
-        self.args, self.policy = args, policy
-        self.paths, self.path, self.directory = list(args.paths), None, None
-        self.display = args.stdin_filename or "-"
-
-    def __enter__(self):
-        if "-" not in self.paths:
-            return self
-        import tempfile
-
-        from .sources.files import MAX_BYTES
-
-        self.directory = tempfile.mkdtemp(prefix="bnlint-stdin-")
-        name = os.path.basename(self.args.stdin_filename or "") or "stdin"
-        self.path = os.path.join(self.directory, name)
-        with open(self.path, "wb") as out:
-            out.write(sys.stdin.buffer.read(MAX_BYTES + 1))
-        self.paths = [self.path if path == "-" else path for path in self.paths]
-        self.policy.alias(self.path, os.path.abspath(self.args.stdin_filename or "stdin"))
-        return self
-
-    def rename(self, result) -> None:
-        """The temporary file's name in the result becomes the name standard input goes by."""
-        if self.path is None:
-            return
-        import dataclasses
-
-        def renamed(item):
-            return dataclasses.replace(item, path=self.display) if item.path == self.path \
-                else item
-
-        result.findings = [renamed(finding) for finding in result.findings]
-        result.notes = [renamed(note) for note in result.notes]
-        result.skipped = [renamed(item) for item in result.skipped]
-        result.linted = [self.display if path == self.path else path for path in result.linted]
-        for error in result.errors:
-            if error.path == self.path:
-                error.path = self.display
-
-    def __exit__(self, *exc_info):
-        if self.directory is not None:
-            import shutil
-
-            shutil.rmtree(self.directory, ignore_errors=True)
-
-
-def _show_files(paths: list[str]) -> int:
-    """As ``ruff check --show-files``: the files bnlint would lint, in order, one a line."""
-    from .sources.discover import discover
-
-    found = discover(paths)
-    _write(sys.stdout, "".join(path + "\n" for path in found.files))
-    _write(sys.stderr, "".join(f"bnlint: {error}\n" for error in found.errors))
-    return EXIT_ERROR if found.errors else EXIT_CLEAN
-
-
-def _show_settings(paths: list[str], policy, args) -> int:
-    """As ``ruff check --show-settings``: what decides the first file's findings (its
-    configuration file, the command line's options and the rules that run)."""
-    from .sources.discover import discover
-
-    found = discover(paths)
-    target = found.files[0] if found.files else paths[0]
-    config = policy.config_for(target)
-    rules = policy.rules_for(target)
-    settings = {
-        "file": target,
-        "configuration": config.path,
-        "settings": {key: value for key, value in vars(config).items()
-                     if key not in ("path", "root")},
-        "command_line": vars(policy.options),
-        "rules": [f"{rule.code} {rule.name} ({rule.severity})" for rule in rules],
-    }
-    if args.format == "json":
-        _write(sys.stdout, _json(settings))
-    else:
-        lines = [f"file: {target}", f"configuration: {config.path or '(none)'}"]
-        lines += [f"  {key}: {value}" for key, value in settings["settings"].items()]
-        lines.append("command line:")
-        lines += [f"  {key}: {value}" for key, value in settings["command_line"].items()]
-        lines.append(f"rules ({len(rules)}):")
-        lines += [f"  {rule}" for rule in settings["rules"]]
-        _write(sys.stdout, "".join(line + "\n" for line in lines))
-    return EXIT_CLEAN
 
 
 def _use_color(choice: str, output_file: str | None) -> bool:
