@@ -51,8 +51,9 @@ def test_a_live_model_has_the_findings_of_its_saved_file(tmp_path, flavour, froz
     rules = {rule for rule, _, _ in live}
     assert "BN207" in rules  # the conv bias before bn1
     # five steps at momentum 0.99 leave the statistics mostly initial (BN205); called with
-    # training=False they never move, and that model is compared too
-    assert ("BN205" in rules) is not frozen_stats
+    # training=False they never move in tf-keras, while Keras 3 passes fit's training=True
+    # through the call (so its statistics do train, five steps' worth)
+    assert ("BN205" in rules) is not (frozen_stats and flavour == "tf_keras")
 
 
 @pytest.mark.slow

@@ -66,6 +66,7 @@ def analyze_keras(graph, source: KerasInput) -> KerasFacts:
         "batch_size": _batch_size(graph),
         "has_lambda": any(data["op"] == "Lambda" for data in nodes.values()),
         "compiled": source.training_config is not None,
+        "training_passed_through": version is not None and version >= (3,),
     }
     frozen_containers = {data["container"] for data in nodes.values()
                          if data["attrs"].get("trainable", True) is False}
@@ -147,7 +148,23 @@ def _layer_facts(graph, node: int, source: KerasInput, graph_facts,
         "trainable": own_trainable,
         "effectively_trainable": own_trainable and all(
             nodes[c]["attrs"].get("trainable", True) is not False for c in containers),
-        "training_argument": _training_argument(graph, node),
+        # Keras 3 passes fit's training=True through every call of a Functional model, a
+        # call's own training=False included (checked in Keras 3.15: the moving statistics of
+        # a BN called with training=False still move during fit); tf.keras and tf-keras keep it.
+        "training_argument": None if graph_facts["training_passed_through"]
+        else _training_argument(graph, node),
+        "training_note": " (its call's training=False does not count: Keras 3 passes fit's "
+                         "training=True through it)"
+        if graph_facts["training_passed_through"] and _training_argument(graph, node) is False
+        else "",
+        "inference_fix": (
+            "freeze the BN layers themselves (`layer.trainable = False` for each "
+            "BatchNormalization; in Keras 3 that also runs them in inference mode): a call's "
+            "`training=False` does not hold in Keras 3, where fit's training=True reaches "
+            "every layer of a Functional model"
+            if graph_facts["training_passed_through"] else
+            "call the backbone in inference mode, `base_model(inputs, training=False)`, so its "
+            "BN layers keep their pretrained statistics even where their weights are unfrozen"),
         "container_has_frozen_layers": bool(containers) and containers[0] in frozen_containers,
         "is_bn": data["op"] in BN_CLASSES,
         "keras_version": graph_facts["keras_version"],

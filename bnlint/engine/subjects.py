@@ -217,7 +217,11 @@ _KERAS_FACT_DOCS = {
     "in_nested_model": "true for a layer of a model used inside another model",
     "trainable": "the layer's own trainable flag",
     "effectively_trainable": "trainable, and every model around it trainable too",
-    "training_argument": "the training= its call (or an enclosing model's call) passes, or none",
+    "training_argument": "the training= its call (or an enclosing model's call) passes and "
+                         "that holds during fit, or none (Keras 3 passes fit's training=True "
+                         "through any training=False)",
+    "training_note": "why a training=False call does not count (Keras 3), or empty",
+    "inference_fix": "how to keep the layer in inference mode in the Keras that saved it",
     "container_has_frozen_layers": "true when some layer of the same model is not trainable",
     "is_bn": "true for a batch-normalization layer",
     "keras_version": "the Keras version that saved the model",
