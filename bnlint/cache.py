@@ -29,12 +29,12 @@ import tempfile
 
 from . import __version__
 from .results import FileResult
+from .sources.discover import SAVED_MODEL_FILES
 
 CACHE_DIR_NAME = ".bnlint_cache"
 FORMAT = 1  # of the entries; bump when FileResult's data changes shape
 MAX_ENTRY_BYTES = 64 << 20
 ENVIRONMENT = ("BNLINT_MAX_INLINED_NODES", "BNLINT_HDF5_SECONDS")
-SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
 
 
 def default_directory(config_root: str | None) -> str:

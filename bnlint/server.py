@@ -24,9 +24,6 @@ from urllib.parse import unquote, urlparse
 
 from . import __url__, __version__
 
-ARTIFACTS = ("*.pb", "*.pbtxt", "*.pbtext", "*.meta", "*.json", "*.h5", "*.hdf5", "*.keras",
-             "*.index", "*.debug")
-
 
 def serve() -> int:
     try:
@@ -65,12 +62,15 @@ class _State:
 
 def _watch(ls, types) -> None:
     """Ask the client to report changes to artifacts (when it can register watchers)."""
+    from .sources.discover import MODEL_EXTENSIONS
+
     capabilities = ls.client_capabilities.workspace
     watched = getattr(capabilities, "did_change_watched_files", None) if capabilities else None
     if not getattr(watched, "dynamic_registration", False):
         return
     options = types.DidChangeWatchedFilesRegistrationOptions(watchers=[
-        types.FileSystemWatcher(glob_pattern=f"**/{pattern}") for pattern in ARTIFACTS])
+        types.FileSystemWatcher(glob_pattern=f"**/*{extension}")
+        for extension in (*MODEL_EXTENSIONS, ".debug")])  # and GraphDebugInfo beside graphs
     ls.client_register_capability(types.RegistrationParams(registrations=[types.Registration(
         id="bnlint-artifacts", method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
         register_options=options)]))

@@ -262,7 +262,7 @@ def test_mutated_protobuf_fields(tmp_path, kind):
     from bnlint.sources import protos
 
     message = {"graphdef": protos.GraphDef, "metagraph": protos.MetaGraphDef,
-               "savedmodel": protos.saved_model_class()}[kind]
+               "savedmodel": protos.SavedModel}[kind]
     original = open(SEEDS[kind], "rb").read()
 
     @SETTINGS

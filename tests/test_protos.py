@@ -62,7 +62,7 @@ def _tensorflow_class(kind):
 
 
 def _ours(kind):
-    return protos.saved_model_class() if kind == SAVED_MODEL else \
+    return protos.SavedModel if kind == SAVED_MODEL else \
         {GRAPH_DEF: protos.GraphDef, META_GRAPH_DEF: protos.MetaGraphDef}[kind]
 
 
@@ -131,19 +131,19 @@ def test_debug_info_metadata_and_checkpoints_parse_alike():
                 open(path, "rb").read(), text=path.endswith(".metagraph.debug"))
     metadata = list(_fixture_files("keras_metadata.pb"))
     for path in metadata:
-        compare(protos.saved_metadata_class(), saved_metadata_pb2.SavedMetadata,
+        compare(protos.SavedMetadata, saved_metadata_pb2.SavedMetadata,
                 open(path, "rb").read())
     indexes = list(_fixture_files(".index"))
     object_graphs = 0
     for path in indexes:
         for key, value in read_table(open(path, "rb").read(), path):
             if key == b"":
-                compare(protos.bundle_header_class(), tensor_bundle_pb2.BundleHeaderProto, value)
+                compare(protos.BundleHeaderProto, tensor_bundle_pb2.BundleHeaderProto, value)
             else:
-                compare(protos.bundle_entry_class(), tensor_bundle_pb2.BundleEntryProto, value)
+                compare(protos.BundleEntryProto, tensor_bundle_pb2.BundleEntryProto, value)
         raw = read_checkpoint(path[:-len(".index")]).read_string(OBJECT_GRAPH_KEY)
         if raw:
-            compare(protos.trackable_object_graph_class(),
+            compare(protos.TrackableObjectGraph,
                     trackable_object_graph_pb2.TrackableObjectGraph, raw)
             object_graphs += 1
     assert len(debug) >= 4 and len(metadata) >= 3 and len(indexes) >= 5 and object_graphs >= 2

@@ -111,9 +111,9 @@ class Checkpoint:
         raw = self.read_string(OBJECT_GRAPH_KEY)
         if not raw:
             return {}
-        from .protos import trackable_object_graph_class
+        from .protos import TrackableObjectGraph
 
-        graph = trackable_object_graph_class()()
+        graph = TrackableObjectGraph()
         try:
             graph.ParseFromString(raw)
         except Exception:  # noqa: BLE001 - protobuf's DecodeError
@@ -174,15 +174,15 @@ def read_checkpoint(prefix: str) -> Checkpoint:
             data = handle.read(1 << 30)
     except OSError as exc:
         raise CheckpointError(index, f"cannot read: {exc.strerror or exc}") from None
-    from .protos import bundle_entry_class, bundle_header_class
+    from .protos import BundleEntryProto, BundleHeaderProto
 
     header, entries = None, {}
     for key, value in read_table(data, index):
         try:
             if key == b"":
-                header = bundle_header_class().FromString(value)
+                header = BundleHeaderProto.FromString(value)
                 continue
-            proto = bundle_entry_class().FromString(value)
+            proto = BundleEntryProto.FromString(value)
         except Exception:  # noqa: BLE001 - protobuf's DecodeError and friends
             raise CheckpointError(index, f"entry '{_text(key)}' is not a BundleEntryProto") \
                 from None

@@ -141,7 +141,7 @@ def _from_json(data: bytes, display: str) -> KerasInput:
         kind, spec = "Keras get_config() JSON", bare_model_config(spec)
         if spec is None:
             raise NotAModel("JSON, but not a Keras model config")
-    return _model_input(display, kind, spec, text=text,
+    return model_input(display, kind, spec, text=text,
                         keras_version=_version(document, spec),
                         backend=(spec.get("backend") or (document.get("modelTopology") or {})
                                  .get("backend") if isinstance(document, dict) else None))
@@ -155,7 +155,8 @@ def _version(document, spec) -> str | None:
     return None
 
 
-def _model_input(display, kind, spec, **extra) -> KerasInput:
+def model_input(display, kind, spec, **extra) -> KerasInput:
+    """The KerasInput of the model config ``spec`` (an InputError when it cannot be read)."""
     spec = detuple(spec)
     try:
         layers = flatten(spec)
@@ -224,7 +225,7 @@ def _read_hdf5(handle, display: str) -> KerasInput:
     if not is_model_config(spec):
         raise InputError(display, "model_config attribute is not a Keras model config")
     training = _attr_text(attrs, "training_config")
-    result = _model_input(display, "Keras HDF5", spec, keras_version=version, backend=backend,
+    result = model_input(display, "Keras HDF5", spec, keras_version=version, backend=backend,
                           training_config=json.loads(training) if training else None)
     weights = handle.get("model_weights")
     if weights is not None:
@@ -444,7 +445,7 @@ def _from_archive(data: bytes, display: str) -> KerasInput:
     metadata = {}
     if metadata_bytes:
         metadata = _decode_json(metadata_bytes, f"{display}:metadata.json")[1] or {}
-    result = _model_input(display, "Keras archive", spec,
+    result = model_input(display, "Keras archive", spec,
                           keras_version=metadata.get("keras_version"),
                           training_config=spec.get("compile_config"))
     if weights_bytes:
@@ -533,10 +534,10 @@ def _keras3_iterations(group) -> int | None:
 # -- SavedModel keras_metadata.pb -----------------------------------------------------------
 def load_keras_metadata(data: bytes, display: str) -> list[KerasInput]:
     """The root object of a Keras 2 SavedModel's metadata holds its model config."""
-    from .protos import DecodeError, saved_metadata_class
+    from .protos import DecodeError, SavedMetadata
 
     try:
-        metadata = saved_metadata_class().FromString(data)
+        metadata = SavedMetadata.FromString(data)
     except DecodeError as exc:
         raise InputError(display, f"corrupt keras_metadata.pb: {exc}") from None
     for node in metadata.nodes:
@@ -552,7 +553,7 @@ def load_keras_metadata(data: bytes, display: str) -> list[KerasInput]:
         if not is_model_config(spec):
             raise NotAModel("Keras metadata of a layer, not of a model")
         training = root.get("training_config")
-        return [_model_input(display, "Keras SavedModel metadata", spec,
+        return [model_input(display, "Keras SavedModel metadata", spec,
                              keras_version=root.get("keras_version"),
                              backend=root.get("backend"),
                              training_config=detuple(training) if training else None)]

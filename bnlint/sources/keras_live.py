@@ -12,8 +12,9 @@ import json
 import sys
 
 from ..errors import InputError, one_line
-from .keras_config import ConfigError, flatten, is_model_config
-from .keras_files import BN_CLASSES, BN_ROLES, KerasInput, detuple
+from .keras_config import is_model_config
+from .keras_files import BN_CLASSES, BN_ROLES, KerasInput
+from .keras_files import model_input as keras_input
 
 
 def model_input(model) -> KerasInput:
@@ -26,16 +27,10 @@ def model_input(model) -> KerasInput:
                                   "model without get_config cannot be linted)") from None
     if not is_model_config(spec):
         raise InputError(display, "model.to_json() is not a Keras model config")
-    spec = detuple(spec)
-    try:
-        layers = flatten(spec)
-    except ConfigError as exc:
-        raise InputError(display, f"unreadable Keras model config: {exc}") from None
-    source = KerasInput(path=display, kind=_kind(model), config=spec, layers=layers,
-                        keras_version=_keras_version(model),
-                        training_config=_compile_config(model))
+    source = keras_input(display, _kind(model), spec, keras_version=_keras_version(model),
+                         training_config=_compile_config(model))
     by_path = dict(_layers_by_path(model))
-    for layer in layers:
+    for layer in source.layers:
         if layer.class_name in BN_CLASSES and layer.path in by_path:
             roles = _roles(by_path[layer.path])
             if roles:

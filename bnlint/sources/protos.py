@@ -13,7 +13,6 @@ This is the only module that names where the protos come from.
 
 from __future__ import annotations
 
-import functools
 import os
 
 from google.protobuf import descriptor_pool
@@ -60,13 +59,21 @@ def message_class(full_name: str):
 GraphDef = message_class("tensorflow.GraphDef")
 GraphDebugInfo = message_class("tensorflow.GraphDebugInfo")
 MetaGraphDef = message_class("tensorflow.MetaGraphDef")
+SavedModel = message_class("tensorflow.SavedModel")
 VariableDef = message_class("tensorflow.VariableDef")
+# A checkpoint's index: the header under the empty key, then where each tensor's bytes are.
+BundleHeaderProto = message_class("tensorflow.BundleHeaderProto")
+BundleEntryProto = message_class("tensorflow.BundleEntryProto")
+# A TF2 checkpoint's object graph (the ``_CHECKPOINTABLE_OBJECT_GRAPH`` tensor).
+TrackableObjectGraph = message_class("tensorflow.TrackableObjectGraph")
+# Keras' keras_metadata.pb: each SavedObject's node_path and JSON metadata.
+SavedMetadata = message_class("third_party.py.tf_keras.protobuf.SavedMetadata")
 DataType = enum_type_wrapper.EnumTypeWrapper(POOL.FindEnumTypeByName("tensorflow.DataType"))
 
 __all__ = [
-    "POOL", "DataType", "DecodeError", "GraphDebugInfo", "GraphDef", "MetaGraphDef", "VariableDef",
-    "bundle_entry_class", "bundle_header_class", "message_class", "saved_metadata_class",
-    "saved_model_class", "text_format", "trackable_object_graph_class",
+    "POOL", "BundleEntryProto", "BundleHeaderProto", "DataType", "DecodeError", "GraphDebugInfo",
+    "GraphDef", "MetaGraphDef", "SavedMetadata", "SavedModel", "TrackableObjectGraph",
+    "VariableDef", "message_class", "text_format",
 ]
 
 
@@ -75,34 +82,3 @@ def text_format():
     from google.protobuf import text_format as module
 
     return module
-
-
-@functools.cache
-def saved_model_class():
-    """The SavedModel message: its MetaGraphDefs and their schema version."""
-    return message_class("tensorflow.SavedModel")
-
-
-@functools.cache
-def bundle_header_class():
-    """tensor_bundle.proto's BundleHeaderProto: the checkpoint index's empty key."""
-    return message_class("tensorflow.BundleHeaderProto")
-
-
-@functools.cache
-def bundle_entry_class():
-    """tensor_bundle.proto's BundleEntryProto: where a tensor's bytes are, and their CRC32C."""
-    return message_class("tensorflow.BundleEntryProto")
-
-
-@functools.cache
-def trackable_object_graph_class():
-    """A TF2 checkpoint's object graph (the ``_CHECKPOINTABLE_OBJECT_GRAPH`` tensor)."""
-    return message_class("tensorflow.TrackableObjectGraph")
-
-
-@functools.cache
-def saved_metadata_class():
-    """Keras' SavedMetadata (keras_metadata.pb): ``repeated SavedObject nodes = 1``, each with
-    its ``node_path`` and a JSON ``metadata`` string."""
-    return message_class("third_party.py.tf_keras.protobuf.SavedMetadata")

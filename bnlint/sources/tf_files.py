@@ -16,7 +16,7 @@ from .text_lines import GraphLines, graph_lines
 
 def _message_class(kind: str):
     if kind == SAVED_MODEL:
-        return protos.saved_model_class()
+        return protos.SavedModel
     return protos.GraphDef if kind == GRAPH_DEF else protos.MetaGraphDef
 
 
