@@ -12,6 +12,18 @@ SEVERITIES = ("error", "warning", "info")
 
 
 @dataclass(frozen=True)
+class Location:
+    """Another place a finding points at, in its role: BN101's training step, whose
+    ``minimize()`` line is where the missing dependency belongs."""
+
+    role: str  # what the place is to the finding, e.g. "training step"
+    node: str
+    line: int | None = None  # in a text graph
+    source_file: str | None = None  # the Python file that created the op, when known
+    source_line: int | None = None
+
+
+@dataclass(frozen=True)
 class Finding:
     rule: str  # the code, e.g. BN101
     name: str  # the rule's kebab-case name
@@ -26,6 +38,7 @@ class Finding:
     related_lines: tuple[int | None, ...] = ()  # their lines (text files), in the same order
     source_file: str | None = None  # the Python file that created the offending op
     source_line: int | None = None
+    locations: tuple[Location, ...] = ()  # other places the finding points at (see the rule)
     args: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -43,6 +56,7 @@ class Finding:
         data.pop("args")
         data["related"] = list(self.related)
         data["related_lines"] = list(self.related_lines)
+        data["locations"] = [asdict(location) for location in self.locations]
         return data
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import InputError
-from .findings import SEVERITIES, Finding, Note
+from .findings import SEVERITIES, Finding, Location, Note
 from .sources.discover import Skipped
 
 
@@ -110,7 +110,14 @@ def _finding(record: _Record) -> Finding:
         fix=record.text("fix"), line=record.number("line"),
         graph=record.text("graph", optional=True), related=related, related_lines=lines,
         source_file=record.text("source_file", optional=True),
-        source_line=record.number("source_line"))
+        source_line=record.number("source_line"),
+        locations=tuple(_location(item) for item in record.items("locations")))
+
+
+def _location(record: _Record) -> Location:
+    return Location(role=record.text("role"), node=record.text("node"), line=record.number("line"),
+                    source_file=record.text("source_file", optional=True),
+                    source_line=record.number("source_line"))
 
 
 def _note(record: _Record) -> Note:

@@ -118,13 +118,29 @@ def lint_workspace(root: str, types) -> dict[str, list]:
             range=_line_range(line, types), severity=_severity(finding.severity, types),
             code=finding.rule, source="bnlint",
             code_description=types.CodeDescription(href=rule_url(finding)),
-            message=f"{finding.message}{where}. Fix: {finding.fix}"))
+            message=f"{finding.message}{where}. Fix: {finding.fix}",
+            related_information=_related(finding, root, types) or None))
     for error in result.errors:
         found[_uri(error.path, root)].append(types.Diagnostic(
             range=_line_range(error.line, types), severity=types.DiagnosticSeverity.Error,
             source="bnlint",
             message=error.message))
     return dict(found)
+
+
+def _related(finding, root: str, types) -> list:
+    """The places the rule points at (BN101's training step), on their creating Python line
+    when known, else in the artifact."""
+    related = []
+    for place in finding.locations:
+        if place.source_file:
+            path, line = place.source_file, place.source_line
+        else:
+            path, line = finding.path, place.line
+        related.append(types.DiagnosticRelatedInformation(
+            location=types.Location(uri=_uri(path, root), range=_line_range(line, types)),
+            message=f"{place.role} '{place.node}'"))
+    return related
 
 
 def _severity(severity: str, types):

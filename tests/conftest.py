@@ -25,6 +25,28 @@ TF_FIXTURES = os.path.join(FIXTURES, "tf")
 MODES = ("v1", "v2")
 
 
+def line_of(path: str, text: str) -> int:
+    """The 1-based line of the only line of ``path`` containing ``text``."""
+    lines = [number for number, line in enumerate(open(path), 1) if text in line]
+    assert len(lines) == 1, (path, text, lines)
+    return lines[0]
+
+
+def line_in_function(path: str, function: str, text: str) -> int:
+    """The 1-based line of the first line containing ``text`` after ``def function(``."""
+    lines = open(path).read().splitlines()
+    start = next(number for number, line in enumerate(lines) if line.startswith(f"def {function}("))
+    return next(number for number, line in enumerate(lines[start:], start + 1) if text in line)
+
+
+# Where the debug-info fixtures' ops were made (fixtures/tfgen/source_lines.py): the BN layers,
+# and the minimize() call that built the training step.
+BLOCKS = os.path.join(FIXTURES, "tfgen", "blocks.py")
+BN_CALL = line_of(BLOCKS, "tf.compat.v1.layers.batch_normalization(")
+UPDATES = os.path.join(FIXTURES, "tfgen", "updates.py")
+MINIMIZE_CALL = line_in_function(UPDATES, "layers_missing_deps", ".minimize(")
+
+
 def tf_fixture(mode: str, name: str) -> str:
     return os.path.join(TF_FIXTURES, mode, name)
 

@@ -25,11 +25,17 @@ def _tree(root):
     return found
 
 
+def _created_at(place):
+    return os.path.basename(place["source_file"] or ""), place["source_line"] or 0
+
+
 def _findings(root):
+    """Each finding's place, and its Python lines: the debug info's stacks hold line numbers of
+    fixtures/tfgen/, which go stale when the generator's code moves."""
     document = json.loads(run_cli(root, "--format", "json").out)
     assert document["errors"] == []
     return sorted((os.path.relpath(f["path"], root), f["rule"], f["node"], f["line"] or 0,
-                   os.path.basename(f["source_file"] or ""), f["source_line"] or 0)
+                   _created_at(f), [(p["node"], _created_at(p)) for p in f["locations"]])
                   for f in document["findings"])
 
 

@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ElementTree
 
 import pytest
 
-from conftest import ROOT, run_cli, tf_fixture
+from conftest import ROOT, run_cli, run_process, tf_fixture
 
 # one BN101 (error) covering block1/bn and block2/bn, with lines
 BUGGY = tf_fixture("v1", "layers_missing_deps.graph.pbtxt")
@@ -203,3 +203,13 @@ def test_output_file(tmp_path):
     assert len(json.loads(target.read_text())["runs"][0]["results"]) == 1
     unwritable = run_cli(BUGGY, "-o", tmp_path / "missing" / "report.txt")
     assert unwritable.code == 2 and "cannot write" in unwritable.err
+
+
+def test_readme_example_is_what_bnlint_prints():
+    """The README's first example, run as shown from the repository root."""
+    readme = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
+    example = re.search(r"```text\n\$ (bnlint [^\n]*)\n(.*?)```", readme, re.DOTALL)
+    command, shown = example.group(1).split(), example.group(2)
+    result = run_process(*command[1:], "--no-cache", env={**os.environ, "NO_COLOR": "1"})
+    assert result.stdout == shown
+    assert "  training step: 'train_op' --> fixtures/tfgen/updates.py:" in shown

@@ -150,6 +150,9 @@ def test_reached_from_and_any(tmp_path):
     ("match: {fact: {mode: {approx: 1}}}", "match.fact.mode.approx", "unknown operator"),
     ("match: {fact: {name: {regex: '('}}}", "match.fact.name.regex", "invalid regular"),
     ("group_by: nothing", "group_by", "unknown fact"),
+    ("locations: {nothing: some role}", "locations.nothing", "unknown relation"),
+    ("locations: [training_steps]", "locations", "must map relation names to roles"),
+    ("locations: {training_steps: ''}", "locations.training_steps", "must be a role"),
     ("match: {reachs: {op: Conv2D}}", "match.reachs", "unknown key"),
 ])
 def test_invalid_rule_files_name_file_and_key(tmp_path, body, key, words):

@@ -13,9 +13,8 @@ pytest_lsp = pytest.importorskip("pytest_lsp")
 from lsprotocol import types  # noqa: E402
 from pytest_lsp import ClientServerConfig, LanguageClient  # noqa: E402
 
-from conftest import tf_fixture  # noqa: E402
+from conftest import BN_CALL, MINIMIZE_CALL, tf_fixture  # noqa: E402
 
-BN_CALL = 29  # fixtures/tfgen/blocks.py: the batch_normalization call (see test_source_lines)
 WORKSPACE = pathlib.Path(os.environ.get("BNLINT_TEST_WORKSPACE", "/tmp")) / \
     f"bnlint-server-test-{os.getpid()}"
 
@@ -71,6 +70,10 @@ async def test_diagnostics_on_the_python_line_cleared_by_a_fix_and_a_corrupt_fil
     assert finding.severity == types.DiagnosticSeverity.Error
     assert "train.meta" in finding.message and "Fix:" in finding.message
     assert finding.code_description.href.endswith("/rules/BN101-missing-update-dependency.yaml")
+    (step,) = finding.related_information  # the minimize() call, where the fix goes
+    assert step.message == "training step 'train_op'"
+    assert step.location.uri.endswith("/fixtures/tfgen/updates.py")
+    assert step.location.range.start.line == MINIMIZE_CALL - 1
     assert not diagnostics.get((WORKSPACE / "clean.pbtxt").as_uri())
 
     # the fix: the graph rebuilt with its update ops wired

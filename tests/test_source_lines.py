@@ -11,20 +11,21 @@ import shutil
 
 import pytest
 
-from conftest import FIXTURES, MODES, TF_FIXTURES, lint, run_cli, tf_fixture
+from conftest import (
+    BLOCKS,
+    BN_CALL,
+    FIXTURES,
+    MINIMIZE_CALL,
+    MODES,
+    TF_FIXTURES,
+    UPDATES,
+    line_of,
+    lint,
+    run_cli,
+    tf_fixture,
+)
 
-BLOCKS = os.path.join(FIXTURES, "tfgen", "blocks.py")
 SOURCE_LINES = os.path.join(FIXTURES, "tfgen", "source_lines.py")
-
-
-def line_of(path: str, text: str) -> int:
-    """The 1-based line of the only line of ``path`` containing ``text``."""
-    lines = [number for number, line in enumerate(open(path), 1) if text in line]
-    assert len(lines) == 1, (path, text, lines)
-    return lines[0]
-
-
-BN_CALL = line_of(BLOCKS, "tf.compat.v1.layers.batch_normalization(")
 SERVING_CALL = line_of(SOURCE_LINES, "# the serving call")
 
 
@@ -55,6 +56,23 @@ def test_meta_graph_with_debug_file_names_the_bn_call(mode, name):
         ("BN101", "block1/bn", ["block2/bn"])]
     for finding in found:
         assert_made_in(finding, BLOCKS, BN_CALL)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("name", ["debug_info_missing_deps.meta",
+                                  "debug_info_missing_deps.metagraph.pbtxt"])
+def test_bn101_points_at_the_minimize_call(mode, name):
+    """The training step is where the dependency belongs: its node and the user's minimize()
+    line are a location of the finding (with its text line in a text graph)."""
+    (finding,), _ = findings(tf_fixture(mode, name))
+    (step,) = finding["locations"]
+    assert (step["role"], step["node"]) == ("training step", "train_op")
+    assert_made_in(step, UPDATES, MINIMIZE_CALL)
+    if name.endswith(".pbtxt"):
+        path = tf_fixture(mode, name)
+        assert step["line"] == line_of(path, 'name: "train_op"') - 1  # its "node {" line
+    else:
+        assert step["line"] is None
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -133,6 +151,38 @@ def test_every_output_format_carries_the_source_line():
     assert primary["logicalLocations"][0]["name"] == "block1/bn"
     graph_file = result["relatedLocations"][0]["physicalLocation"]
     assert graph_file["artifactLocation"]["uri"].endswith("debug_info_missing_deps.meta")
+
+
+def test_every_output_format_carries_the_training_step_line():
+    path = tf_fixture("v1", "debug_info_missing_deps.meta")
+    where = f"fixtures/tfgen/updates.py:{MINIMIZE_CALL}"
+    text = run_cli(path).out
+    assert f"\n  training step: 'train_op' --> {where}\n" in text, text
+    assert where not in run_cli(path, "--output-format", "concise").out
+    github = run_cli(path, "--format", "github").out
+    assert f"[training step 'train_op' at {where}]" in github
+    assert f"created at fixtures/tfgen/blocks.py:{BN_CALL}]" in github
+    junit = run_cli(path, "--format", "junit").out
+    assert f"Training step: train_op, created at {where}" in junit
+    sarif = json.loads(run_cli(path, "--format", "sarif").out)
+    (result,) = sarif["runs"][0]["results"]
+    step = result["relatedLocations"][-1]
+    assert step["message"]["text"] == "training step: train_op"
+    assert step["logicalLocations"][0]["name"] == "train_op"
+    assert step["physicalLocation"]["artifactLocation"]["uri"] == "fixtures/tfgen/updates.py"
+    assert step["physicalLocation"]["region"]["startLine"] == MINIMIZE_CALL
+
+
+def test_without_debug_info_the_training_step_is_in_the_graph_file(fixture_copy):
+    path = fixture_copy("v1", "debug_info_missing_deps.metagraph.pbtxt")
+    (finding,), _ = findings(path)
+    node_line = line_of(path, 'name: "train_op"') - 1  # its "node {" line
+    assert finding["locations"] == [{"role": "training step", "node": "train_op",
+                                     "line": node_line, "source_file": None, "source_line": None}]
+    sarif = json.loads(run_cli(path, "--format", "sarif").out)
+    step = sarif["runs"][0]["results"][0]["relatedLocations"][-1]["physicalLocation"]
+    assert step["artifactLocation"]["uri"].endswith("debug_info_missing_deps.metagraph.pbtxt")
+    assert step["region"]["startLine"] == finding["locations"][0]["line"]
 
 
 def test_paths_recorded_on_another_machine_map_into_this_checkout(tmp_path, monkeypatch):

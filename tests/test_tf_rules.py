@@ -245,9 +245,10 @@ def test_grouped_finding_names_every_layer_in_sarif():
     path = tf_fixture("v1", "slim_fused_default_missing_deps.meta")
     document = json_module.loads(run_cli(path, "--format", "sarif").out)
     (result,) = document["runs"][0]["results"]
-    related = [location["logicalLocations"][0]["fullyQualifiedName"]
-               for location in result["relatedLocations"] if "logicalLocations" in location]
-    assert related == ["net/conv2/BatchNorm"]
+    related = [(location["message"]["text"], location["logicalLocations"][0]["fullyQualifiedName"])
+               for location in result["relatedLocations"]]
+    assert related == [("also net/conv2/BatchNorm: the same cause", "net/conv2/BatchNorm"),
+                       ("training step: train_op", "train_op")]
 
 
 def test_checkpoint_warmup_is_not_repeated_when_the_updates_never_run():

@@ -22,7 +22,7 @@ from .subjects import KINDS
 CODE = re.compile(r"[A-Z]{2,}[0-9]{3}\Z")
 KEBAB = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*\Z")
 REQUIRED = ("code", "name", "severity", "summary", "subject", "match", "message", "fix", "docs")
-OPTIONAL = ("utils", "group_by")
+OPTIONAL = ("utils", "group_by", "locations")
 # Placeholders every message may use besides its subject's facts: the subjects a grouped
 # finding covers (see ``group_by``), the reported one first.
 GROUP_FACTS = {
@@ -46,6 +46,9 @@ class Rule:
     docs: dict[str, Any]
     path: str
     group_by: tuple[str, ...] = ()
+    # (relation, role): the subjects a relation leads to are reported as other places the
+    # finding points at, e.g. BN101's training step as "training step"
+    locations: tuple[tuple[str, str], ...] = ()
 
     def render(self, template: str, facts: dict[str, Any]) -> str:
         return template.format_map({key: _render_value(value) for key, value in facts.items()})
@@ -143,6 +146,7 @@ def _rule(path: str, data: dict, utils: dict) -> Rule:
         _check_placeholders(path, key, data[key], set(kind.facts) | set(GROUP_FACTS))
     docs = _docs(path, data["docs"])
     group_by = _group_by(path, data.get("group_by"), kind)
+    locations = _locations(path, data.get("locations"), kind)
     scope = {name: (origin, spec) for name, (origin, spec) in utils.items()}
     scope.update({name: (path, spec) for name, spec in _utils(path, data).items()})
     matcher = Compiler(path, scope).compile(data["match"], kind.name, "match")
@@ -150,7 +154,7 @@ def _rule(path: str, data: dict, utils: dict) -> Rule:
         code=data["code"], name=data["name"], severity=data["severity"],
         summary=data["summary"].strip(), subject=kind.name, matcher=matcher,
         message=" ".join(data["message"].split()), fix=" ".join(data["fix"].split()),
-        docs=docs, path=path, group_by=group_by,
+        docs=docs, path=path, group_by=group_by, locations=locations,
     )
 
 
@@ -166,6 +170,23 @@ def _group_by(path: str, value, kind) -> tuple[str, ...]:
             raise RuleError(path, "group_by", f"unknown fact '{fact}' of a {kind.name} "
                                               f"(known: {', '.join(kind.facts)})")
     return tuple(facts)
+
+
+def _locations(path: str, value, kind) -> tuple[tuple[str, str], ...]:
+    """``locations: {RELATION: ROLE}``: where the relation leads is reported in that role."""
+    if value is None:
+        return ()
+    if not isinstance(value, dict) or not value:
+        raise RuleError(path, "locations", "must map relation names to roles")
+    for relation, role in value.items():
+        if relation not in kind.relations:
+            raise RuleError(path, f"locations.{relation}",
+                            f"unknown relation of a {kind.name} "
+                            f"(known: {', '.join(kind.relations)})")
+        if not isinstance(role, str) or not role.strip():
+            raise RuleError(path, f"locations.{relation}",
+                            "must be a role in words, e.g. training step")
+    return tuple((relation, " ".join(role.split())) for relation, role in value.items())
 
 
 def _check_placeholders(path: str, key: str, template: str, facts: set[str]) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..findings import Finding
+from ..findings import Finding, Location
 from .context import context_for
 from .rules import Rule
 from .subjects import KINDS
@@ -60,4 +60,21 @@ def _finding(rule: Rule, kind, context, subject, others: list, locate) -> Findin
         related_lines=tuple(context.node(kind.anchor(context, other)).get("line")
                             for other in others), args=args,
         source_file=created[0] if created else None, source_line=created[1] if created else None,
+        locations=_locations(rule, kind, context, subject, locate),
     )
+
+
+def _locations(rule: Rule, kind, context, subject, locate) -> tuple[Location, ...]:
+    """The places the rule's ``locations`` relations lead to, each with its creating line."""
+    found = []
+    for relation_name, role in rule.locations:
+        relation = kind.relations[relation_name]
+        target = KINDS[relation.target]
+        for other in relation.follow(context, subject):
+            created = locate(target.origins(context, other)) if locate else None
+            found.append(Location(
+                role=role, node=target.display(context, other),
+                line=context.node(target.anchor(context, other)).get("line"),
+                source_file=created[0] if created else None,
+                source_line=created[1] if created else None))
+    return tuple(found)

@@ -202,6 +202,8 @@ BN_LAYER = SubjectKind(
             layer.predicate.node if layer.predicate else None), "the predicate's source"),
         "input": Relation("op", lambda c, layer: _optional(layer.input),
                           "the op producing the normalized tensor"),
+        "training_steps": Relation("op", lambda c, layer: layer.training_steps,
+                                   "the training steps that run it (the ops a session fetches)"),
     },
     all_subjects=lambda context: context.facts.layers,
     display=lambda context, layer: layer.name,

@@ -27,3 +27,11 @@ class Report:
         if relative.startswith(".."):
             return os.path.abspath(path).replace(os.sep, "/")
         return relative
+
+    def created_at(self, place) -> str | None:
+        """``file:line`` of the Python code that created a finding's op (or one of its
+        locations'), the file relative to ``root``; None when unknown."""
+        if place.source_file is None:
+            return None
+        path = self.relative(place.source_file)
+        return f"{path}:{place.source_line}" if place.source_line else path

@@ -33,8 +33,11 @@ def render_github(report: Report) -> tuple[str, str]:
         message = f"{finding.message} (fix: {finding.fix})"
         path, line = report.relative(finding.path), finding.line
         if finding.source_file:  # annotate the user's Python line, name the graph file
-            message += f" [in {path}, created at {finding.created_at}]"
+            message += f" [in {path}, created at {report.created_at(finding)}]"
             path, line = report.relative(finding.source_file), finding.source_line
+        for place in finding.locations:  # an annotation has one location: name the others
+            where = f" at {report.created_at(place)}" if place.source_file else ""
+            message += f" [{place.role} '{place.node}'{where}]"
         lines.append(annotation(COMMANDS[finding.severity], path, line,
                                 f"bnlint ({finding.rule})", message))
     for error in report.result.errors:

@@ -30,8 +30,12 @@ def render_junit(report: Report) -> tuple[str, str]:
                                              message=finding.message)
             details = [f"{finding.name} ({finding.severity})", finding.message,
                        f"Fix: {finding.fix}"]
-            if finding.created_at:
-                details.append(f"Created at {finding.created_at}")
+            if finding.source_file:
+                details.append(f"Created at {report.created_at(finding)}")
+            details.extend(f"{place.role.capitalize()}: {place.node}"
+                           + (f", created at {report.created_at(place)}" if place.source_file
+                              else "")
+                           for place in finding.locations)
             failure.text = "\n".join(details)
         if not findings:
             ElementTree.SubElement(suite, "testcase", classname="bnlint", name="bnlint",

@@ -1,9 +1,12 @@
 """SARIF 2.1.0, as GitHub code scanning reads it.
 
-Each result has the graph or model file as its location (line 1 for a binary file), the node or
-layer as a logical location, the Python line that created the op (when known) as a related
-location, and ``partialFingerprints`` made from rule, file, graph and node, so results match
-across runs even when a text graph's lines move.
+Each result's location is the Python line that created the op when it is known (so code
+scanning annotates the user's code), else the graph or model file (line 1 for a binary file);
+the node or layer is its logical location. Related locations: the graph file (when the primary
+one is Python), the other nodes of the same root cause, and the places the rule points at
+(BN101's training step, at its ``minimize()`` line when known). ``partialFingerprints`` are made
+from rule, file, graph and node, so results match across runs even when a text graph's lines
+move.
 """
 
 from __future__ import annotations
@@ -96,6 +99,16 @@ def render_sarif(report: Report) -> tuple[str, str]:
             other = _location(path, line, f"also {node}: the same cause")
             other["logicalLocations"] = [{"name": node, "kind": "object",
                                           "fullyQualifiedName": _qualified(finding.graph, node)}]
+            related.append(other)
+        for place in finding.locations:
+            text = f"{place.role}: {place.node}"
+            if place.source_file:
+                other = _location(report.relative(place.source_file), place.source_line, text)
+            else:
+                other = _location(path, place.line, text)
+            other["logicalLocations"] = [{"name": place.node, "kind": "object",
+                                          "fullyQualifiedName": _qualified(finding.graph,
+                                                                           place.node)}]
             related.append(other)
         if related:
             result["relatedLocations"] = [dict(item, id=number)

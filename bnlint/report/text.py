@@ -3,8 +3,9 @@
 ``full`` (the default; ``text`` is its old name): each finding's line
 ``path:line:col: CODE message`` (the form ruff, compilers and editors' problem matchers read),
 then indented lines with the fix (``help:``), the user's Python line that created the op when
-it is known (``-->``, relative to the working directory), and the other nodes of the same root
-cause. ``concise``: the finding's line alone, with its severity and the creating line.
+it is known (``-->``, relative to the working directory), the other nodes of the same root
+cause, and the other places the rule points at (BN101's training step, with its own ``-->``).
+``concise``: the finding's line alone, with its severity and the creating line.
 
 Binary graphs have no lines; their findings point at line 1, column 1. Colours only when the
 report says so (a terminal, ``FORCE_COLOR``; never with ``NO_COLOR``).
@@ -38,17 +39,25 @@ def detail_lines(finding, color: bool = False) -> list[str]:
     """The fix, the creating Python line and the other nodes of a finding, indented."""
     lines = [f"  {_paint('help:', 'help', color)} {finding.fix}"]
     if finding.source_file:
-        where = _relative(finding.source_file)
-        if finding.source_line:
-            where += f":{finding.source_line}"
-        lines.append(f"  {_paint('-->', 'arrow', color)} {where}")
+        lines.append(f"  {_paint('-->', 'arrow', color)} {_created_at(finding)}")
     if finding.related:
         shown = [f"'{node}'" + (f" (line {line})" if line else "")
                  for node, line in zip(finding.related[:10], finding.related_lines[:10],
                                        strict=True)]
         more = f" and {len(finding.related) - 10} more" if len(finding.related) > 10 else ""
         lines.append(f"  {_paint('also:', 'dim', color)} {', '.join(shown)}{more}")
+    for place in finding.locations:  # e.g. BN101's training step, at its minimize() line
+        where = f" (line {place.line})" if place.line else ""
+        if place.source_file:
+            where += f" {_paint('-->', 'arrow', color)} {_created_at(place)}"
+        lines.append(f"  {_paint(place.role + ':', 'dim', color)} '{place.node}'{where}")
     return lines
+
+
+def _created_at(place) -> str:
+    """A finding's or location's creating Python line, relative to the working directory."""
+    where = _relative(place.source_file)
+    return f"{where}:{place.source_line}" if place.source_line else where
 
 
 def _relative(path: str) -> str:
