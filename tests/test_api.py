@@ -13,6 +13,7 @@ tf = pytest.importorskip("tensorflow")
 
 import bnlint  # noqa: E402
 from bnlint.api import LintFailed  # noqa: E402
+from bnlint.findings import Location  # noqa: E402
 
 pytestmark = [pytest.mark.tensorflow,
               pytest.mark.filterwarnings("ignore:`tf.layers.conv2d` is deprecated")]
@@ -39,8 +40,9 @@ def training_graph(update_dependency: bool):
         h = layer(h, training=is_training)  # bnlint-test: layer called
         loss = tf.reduce_mean(h)
         updates = tf1.get_collection(tf1.GraphKeys.UPDATE_OPS) if update_dependency else []
+        optimizer = tf1.train.GradientDescentOptimizer(0.1)
         with tf.control_dependencies(updates):
-            tf1.train.GradientDescentOptimizer(0.1).minimize(loss, name="train_op")
+            optimizer.minimize(loss, name="train_op")  # bnlint-test: step
     return graph
 
 
@@ -65,6 +67,9 @@ def test_live_graph_findings_point_at_the_users_line(buggy):
     assert finding.created_at == f"{HERE}:{line_of('layer called')}"
     assert finding.path == "<tf.Graph>" and finding.line is None
     assert "control_dependencies" in finding.fix
+    # and the training step, at the minimize() call where the dependency belongs
+    assert finding.locations == (Location("training step", "train_op", None, HERE,
+                                          line_of("bnlint-test: step")),)
 
 
 def test_live_graph_clean(clean):
