@@ -47,6 +47,8 @@ from .attrs import Attrs
 CONTROL = {"kind": "control"}
 HUB_MIN_INPUTS = 8
 CHUNK = 16
+_GOLDEN = 0x9E3779B1  # Fibonacci hashing: consecutive and evenly spaced ids scatter
+_CUT_MASK = (CHUNK - 1) << 28  # four high bits of the low 32: one id in CHUNK is a cut point
 # In a serialized NodeDef: the tag of field 3 (input), a one- or two-byte length, then "^".
 _FIRST_CONTROL_ENTRY = re.compile(rb"\x1a[\x80-\xff]?[\x00-\x7f]\^")
 # Instantiate at most this many function-body nodes per graph (ResNet-152 and NASNet-Large
@@ -181,15 +183,18 @@ class _Builder:
         })
 
     def chunk_hubs(self, sources: list[int]) -> list[int]:
-        """Split a long control list into runs that end where ``id % CHUNK == CHUNK - 1``.
+        """Split a long control list into runs that end at the ids a hash picks (one in
+        ``CHUNK``).
 
         The cut points depend on the ids alone, so two lists that share most of their
         members (every op under ``control_dependencies(update_ops)``, plus a few of its own)
-        share most runs, and each shared run becomes one hub built once.
+        share most runs, and each shared run becomes one hub built once. The ids are hashed
+        because a model's repeated blocks space its update ops evenly: with ``id % CHUNK`` a
+        stride that is a multiple of ``CHUNK`` cuts at every member or at none.
         """
         result, start = [], 0
         for position, u in enumerate(sources):
-            if u % CHUNK == CHUNK - 1:
+            if (u * _GOLDEN) & _CUT_MASK == 0:
                 result.append(self.chunk_hub(sources[start:position + 1]))
                 start = position + 1
         if start < len(sources):
