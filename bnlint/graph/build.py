@@ -47,8 +47,11 @@ from .attrs import Attrs
 CONTROL = {"kind": "control"}
 HUB_MIN_INPUTS = 8
 CHUNK = 16
-_GOLDEN = 0x9E3779B1  # Fibonacci hashing: consecutive and evenly spaced ids scatter
-_CUT_MASK = (CHUNK - 1) << 28  # four high bits of the low 32: one id in CHUNK is a cut point
+# Multiplicative hashing of ids (consecutive and evenly spaced ones scatter): the top four of
+# the product's low 30 bits pick one id in CHUNK as a cut point. The odd constant stays below
+# 2**30, one digit of a Python int, where multiplication is fast.
+_MULTIPLIER = 0x27D4EB2D
+_CUT_MASK = (CHUNK - 1) << 26
 # In a serialized NodeDef: the tag of field 3 (input), a one- or two-byte length, then "^".
 _FIRST_CONTROL_ENTRY = re.compile(rb"\x1a[\x80-\xff]?[\x00-\x7f]\^")
 # Instantiate at most this many function-body nodes per graph (ResNet-152 and NASNet-Large
@@ -74,6 +77,7 @@ _BRANCH_ATTRS = {
     "StatefulPartitionedCall": (("f", None),),
 }
 _CASE_OPS = {"Case", "StatelessCase"}
+_CALLING_OPS = frozenset(_BRANCH_ATTRS) | _CASE_OPS  # and any op named after a function
 # Ops whose first input selects the branch instead of feeding it.
 _PREDICATED = {"If", "StatelessIf", "_If", "Case", "StatelessCase"}
 _LOOP_BACK = {"NextIteration", "RefNextIteration"}
@@ -133,7 +137,7 @@ class _Builder:
         self.pred: list[dict] = []
         self.hubs: dict[tuple, int] = {}
         self.chunks: dict[tuple, int] = {}
-        self.serialized_hubs: dict[bytes, int] = {}
+        self.serialized_hubs: dict[tuple, list[tuple[bytes, int]]] = {}
         self.index: dict[str, int] = {}
         self.inlined = 0
         self.instantiated: set[str] = set()
@@ -193,10 +197,10 @@ class _Builder:
         stride that is a multiple of ``CHUNK`` cuts at every member or at none.
         """
         result, start = [], 0
-        for position, u in enumerate(sources):
-            if (u * _GOLDEN) & _CUT_MASK == 0:
-                result.append(self.chunk_hub(sources[start:position + 1]))
-                start = position + 1
+        for end in [position + 1 for position, u in enumerate(sources)
+                    if not (u * _MULTIPLIER) & _CUT_MASK]:
+            result.append(self.chunk_hub(sources[start:end]))
+            start = end
         if start < len(sources):
             result.append(self.chunk_hub(sources[start:]))
         return result
@@ -249,12 +253,13 @@ class _Builder:
                 self.wire_long_inputs(v, proto, inputs)
             elif size:
                 self.wire_main_inputs(v, list(inputs))
-        nodes = self.nodes
+        nodes, library = self.nodes, self.library
         for v in range(count):
             data = nodes[v]
-            calls = called_functions(data["op"], data["attrs"], self.library)
-            if calls:
-                self.call(v, calls, prefix=data["name"], stack=())
+            if data["op"] in _CALLING_OPS or data["op"] in library:
+                calls = called_functions(data["op"], data["attrs"], library)
+                if calls:
+                    self.call(v, calls, prefix=data["name"], stack=())
         return self.assemble()
 
     def wire_long_inputs(self, v: int, proto, inputs) -> None:
@@ -267,12 +272,18 @@ class _Builder:
         """
         blob = proto.SerializeToString()
         match = _FIRST_CONTROL_ENTRY.search(blob)
-        key = blob[match.start():] if match else None
-        hub = self.serialized_hubs.get(key) if key is not None else None
+        hub = bucket = None
+        if match:
+            # Hashing 10 KB tails thousands of times would cost more than the rest of the
+            # build: key by the tail's length and ends, then compare the whole tail in place.
+            start = match.start()
+            bucket = self.serialized_hubs.setdefault(
+                (len(blob) - start, blob[start:start + 64], blob[-64:]), [])
+            hub = next((known for tail, known in bucket if blob.endswith(tail)), None)
         if hub is None:
             hub = self.wire_main_inputs(v, list(inputs))
-            if key is not None and hub is not None:
-                self.serialized_hubs[key] = hub
+            if bucket is not None and hub is not None:
+                bucket.append((blob[match.start():], hub))
             return
         data_inputs = []
         for position in range(len(inputs)):
@@ -312,7 +323,7 @@ class _Builder:
                     self.add_edge(hub, v, CONTROL)
                 else:
                     control_index = self.control_index
-                    sources = [control_index.get(name) for name in key]
+                    sources = list(map(control_index.get, key))
                     if None in sources:
                         sources = [s if s is not None else self.missing(name[1:])
                                    for s, name in zip(sources, key, strict=True)]
@@ -437,12 +448,13 @@ class _Builder:
         for position, proto in enumerate(protos):
             self.wire_body_inputs(first + position, list(proto.input), body, local)
         inner_stack = stack + (function,)
-        for position in range(len(protos)):
-            node = first + position
-            data = self.nodes[node]
-            calls = called_functions(data["op"], data["attrs"], self.library)
-            if calls:
-                self.call(node, calls, prefix=data["name"], stack=inner_stack)
+        nodes, library = self.nodes, self.library
+        for node in range(first, first + len(protos)):
+            data = nodes[node]
+            if data["op"] in _CALLING_OPS or data["op"] in library:
+                calls = called_functions(data["op"], data["attrs"], library)
+                if calls:
+                    self.call(node, calls, prefix=data["name"], stack=inner_stack)
         rets = [self.body_tensor(fdef.ret.get(arg.name, ""), body, local)
                 for arg in signature.output_arg]
         sinks = {body[name] for name in fdef.control_ret.values() if name in body}
