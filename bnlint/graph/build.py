@@ -416,17 +416,26 @@ class _Builder:
         signature = fdef.signature
         args = []
         local: dict[str, tuple[int, int]] = {}
+        nodes, succ, pred = self.nodes, self.succ, self.pred
+        passed = len(arguments) if arguments else 0
         for position, arg in enumerate(signature.input_arg):
-            source = arguments[position] if arguments and position < len(arguments) else None
-            node = self.add_node({
-                "name": f"{prefix}/{arg.name}", "op": "_Arg", "kind": "op", "device": "",
+            # add_node and add_data_edge, inlined: a BN branch takes a dozen arguments
+            arg_name, node = arg.name, len(nodes)
+            source = arguments[position] if position < passed else None
+            nodes.append({
+                "name": f"{prefix}/{arg_name}", "op": "_Arg", "kind": "op", "device": "",
                 "attrs": {}, "inputs": (source,) if source else (), "line": None,
                 "index": position, "function": function, "call_site": site, "branch": branch,
             })
+            succ.append({})
             if source:
-                self.add_data_edge(source[0], node, source[1], 0)
+                edge = {"kind": "data", "ports": [(source[1], 0)]}
+                pred.append({source[0]: edge})
+                succ[source[0]][node] = edge
+            else:
+                pred.append({})
             args.append(node)
-            local[arg.name] = (node, 0)
+            local[arg_name] = (node, 0)
         lines = self.source.function_lines.get(function) or ()
         protos = list(fdef.node_def)
         first = len(self.nodes)
@@ -448,14 +457,15 @@ class _Builder:
         for position, proto in enumerate(protos):
             self.wire_body_inputs(first + position, list(proto.input), body, local)
         inner_stack = stack + (function,)
-        nodes, library = self.nodes, self.library
+        library = self.library
         for node in range(first, first + len(protos)):
             data = nodes[node]
             if data["op"] in _CALLING_OPS or data["op"] in library:
                 calls = called_functions(data["op"], data["attrs"], library)
                 if calls:
                     self.call(node, calls, prefix=data["name"], stack=inner_stack)
-        rets = [self.body_tensor(fdef.ret.get(arg.name, ""), body, local)
+        returned = fdef.ret
+        rets = [self.body_tensor(returned.get(arg.name, ""), body, local)
                 for arg in signature.output_arg]
         sinks = {body[name] for name in fdef.control_ret.values() if name in body}
         sinks.update(node for node in body.values() if not self.succ[node])
