@@ -211,5 +211,8 @@ def test_readme_example_is_what_bnlint_prints():
     example = re.search(r"```text\n\$ (bnlint [^\n]*)\n(.*?)```", readme, re.DOTALL)
     command, shown = example.group(1).split(), example.group(2)
     result = run_process(*command[1:], "--no-cache", env={**os.environ, "NO_COLOR": "1"})
-    assert result.stdout == shown
+    # the debug info records the generating checkout's paths: while that checkout exists (a CI
+    # clone beside it) they are shown as recorded, else mapped into this one
+    printed = re.sub(r"(?<=--> )\S*?(?=fixtures/tfgen/)", "", result.stdout)
+    assert printed == shown
     assert "  training step: 'train_op' --> fixtures/tfgen/updates.py:" in shown

@@ -7,6 +7,7 @@ save_debug_info=True)``) or inside a SavedModel (``SaveOptions(save_debug_info=T
 
 import json
 import os
+import re
 import shutil
 
 import pytest
@@ -156,20 +157,21 @@ def test_every_output_format_carries_the_source_line():
 def test_every_output_format_carries_the_training_step_line():
     path = tf_fixture("v1", "debug_info_missing_deps.meta")
     where = f"fixtures/tfgen/updates.py:{MINIMIZE_CALL}"
+    anywhere = r"\S*" + re.escape(where)  # as recorded while the generating checkout exists
     text = run_cli(path).out
-    assert f"\n  training step: 'train_op' --> {where}\n" in text, text
+    assert re.search(rf"\n  training step: 'train_op' --> {anywhere}\n", text), text
     assert where not in run_cli(path, "--output-format", "concise").out
     github = run_cli(path, "--format", "github").out
-    assert f"[training step 'train_op' at {where}]" in github
-    assert f"created at fixtures/tfgen/blocks.py:{BN_CALL}]" in github
+    assert re.search(rf"\[training step 'train_op' at {anywhere}\]", github), github
+    assert re.search(rf"created at \S*fixtures/tfgen/blocks.py:{BN_CALL}\]", github), github
     junit = run_cli(path, "--format", "junit").out
-    assert f"Training step: train_op, created at {where}" in junit
+    assert re.search(rf"Training step: train_op, created at {anywhere}(?!\d)", junit), junit
     sarif = json.loads(run_cli(path, "--format", "sarif").out)
     (result,) = sarif["runs"][0]["results"]
     step = result["relatedLocations"][-1]
     assert step["message"]["text"] == "training step: train_op"
     assert step["logicalLocations"][0]["name"] == "train_op"
-    assert step["physicalLocation"]["artifactLocation"]["uri"] == "fixtures/tfgen/updates.py"
+    assert step["physicalLocation"]["artifactLocation"]["uri"].endswith("fixtures/tfgen/updates.py")
     assert step["physicalLocation"]["region"]["startLine"] == MINIMIZE_CALL
 
 
