@@ -47,7 +47,7 @@ def _finding(rule: Rule, kind, context, subject, others: list, locate) -> Findin
     related = [kind.display(context, other) for other in others]
     args["group"] = [kind.display(context, subject), *related]
     args["group_size"] = len(args["group"])
-    created = locate(kind.origins(context, subject)) if locate else None
+    source_file, source_line = _created_at(locate, kind, context, subject)
     anchor = context.node(kind.anchor(context, subject))
     message = rule.render(rule.message, args)
     if related and "{group}" not in rule.message:
@@ -59,7 +59,7 @@ def _finding(rule: Rule, kind, context, subject, others: list, locate) -> Findin
         message=message, fix=rule.render(rule.fix, args), related=tuple(related),
         related_lines=tuple(context.node(kind.anchor(context, other)).get("line")
                             for other in others), args=args,
-        source_file=created[0] if created else None, source_line=created[1] if created else None,
+        source_file=source_file, source_line=source_line,
         locations=_locations(rule, kind, context, subject, locate),
     )
 
@@ -71,10 +71,14 @@ def _locations(rule: Rule, kind, context, subject, locate) -> tuple[Location, ..
         relation = kind.relations[relation_name]
         target = KINDS[relation.target]
         for other in relation.follow(context, subject):
-            created = locate(target.origins(context, other)) if locate else None
             found.append(Location(
-                role=role, node=target.display(context, other),
-                line=context.node(target.anchor(context, other)).get("line"),
-                source_file=created[0] if created else None,
-                source_line=created[1] if created else None))
+                role, target.display(context, other),
+                context.node(target.anchor(context, other)).get("line"),
+                *_created_at(locate, target, context, other)))
     return tuple(found)
+
+
+def _created_at(locate, kind, context, subject) -> tuple[str | None, int | None]:
+    """``(file, line)`` of the Python code that created ``subject``'s ops, or Nones."""
+    created = locate(kind.origins(context, subject)) if locate else None
+    return created if created else (None, None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections import Counter
 from dataclasses import dataclass, field
 
 from ..paths import relative_posix
@@ -35,3 +36,10 @@ class Report:
             return None
         path = self.relative(place.source_file)
         return f"{path}:{place.source_line}" if place.source_line else path
+
+
+def rule_counts(findings) -> list[tuple[str, str, int]]:
+    """``(code, name, count)`` per rule, most findings first, as ruff's ``--statistics``."""
+    counts = Counter((finding.rule, finding.name) for finding in findings)
+    return [(rule, name, count) for (rule, name), count
+            in sorted(counts.items(), key=lambda item: (-item[1], item[0]))]

@@ -4,18 +4,16 @@
 from __future__ import annotations
 
 import json
-from collections import Counter
 
 from .. import __version__
-from .context import Report
+from .context import Report, rule_counts
 
 
 def render_json(report: Report) -> tuple[str, str]:
     result = report.result
     if report.statistics:  # as ruff: one entry per rule, most findings first
-        counts = Counter((finding.rule, finding.name) for finding in result.findings)
-        return json.dumps([{"code": rule, "name": name, "count": count} for (rule, name), count
-                           in sorted(counts.items(), key=lambda item: (-item[1], item[0]))],
+        return json.dumps([{"code": rule, "name": name, "count": count}
+                           for rule, name, count in rule_counts(result.findings)],
                           indent=2) + "\n", ""
     document = {
         "version": __version__,

@@ -59,8 +59,10 @@ def _location(path: str, line: int | None, message: str | None = None) -> dict:
     return location
 
 
-def _qualified(graph: str | None, node: str) -> str:
-    return f"{graph}:{node}" if graph else node
+def _logical(graph: str | None, node: str) -> list[dict]:
+    """A node or layer as SARIF's ``logicalLocations`` (qualified by its graph's tag-set)."""
+    return [{"name": node, "fullyQualifiedName": f"{graph}:{node}" if graph else node,
+             "kind": "object"}]
 
 
 def render_sarif(report: Report) -> tuple[str, str]:
@@ -70,11 +72,7 @@ def render_sarif(report: Report) -> tuple[str, str]:
     for finding in report.result.findings:
         path = report.relative(finding.path)
         in_graph = _location(path, finding.line)
-        logical = [{
-            "name": finding.node,
-            "fullyQualifiedName": _qualified(finding.graph, finding.node),
-            "kind": "object",
-        }]
+        logical = _logical(finding.graph, finding.node)
         in_graph["logicalLocations"] = logical
         # Where the user's Python line is known it is the primary location, so that code
         # scanning annotates the line that built the op; the graph file becomes related.
@@ -97,8 +95,7 @@ def render_sarif(report: Report) -> tuple[str, str]:
         related = [in_graph] if finding.source_file else []
         for node, line in zip(finding.related, finding.related_lines, strict=True):
             other = _location(path, line, f"also {node}: the same cause")
-            other["logicalLocations"] = [{"name": node, "kind": "object",
-                                          "fullyQualifiedName": _qualified(finding.graph, node)}]
+            other["logicalLocations"] = _logical(finding.graph, node)
             related.append(other)
         for place in finding.locations:
             text = f"{place.role}: {place.node}"
@@ -106,9 +103,7 @@ def render_sarif(report: Report) -> tuple[str, str]:
                 other = _location(report.relative(place.source_file), place.source_line, text)
             else:
                 other = _location(path, place.line, text)
-            other["logicalLocations"] = [{"name": place.node, "kind": "object",
-                                          "fullyQualifiedName": _qualified(finding.graph,
-                                                                           place.node)}]
+            other["logicalLocations"] = _logical(finding.graph, place.node)
             related.append(other)
         if related:
             result["relatedLocations"] = [dict(item, id=number)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 
-from .context import Report
+from .context import Report, rule_counts
 
 _STYLES = {"bold": "1", "error": "1;31", "warning": "1;33", "info": "1;36", "help": "1;36",
            "arrow": "1;34", "dim": "2"}
@@ -77,10 +77,9 @@ def error_line(error) -> str:
 
 def statistics_lines(findings) -> list[str]:
     """Like ``ruff --statistics``: how many findings of each rule, most first."""
-    counts = Counter((finding.rule, finding.name) for finding in findings)
-    width = max((len(str(count)) for count in counts.values()), default=1)
-    return [f"{count:>{width}}  {rule}  {name}"
-            for (rule, name), count in sorted(counts.items(), key=lambda item: (-item[1], item[0]))]
+    counts = rule_counts(findings)
+    width = max((len(str(count)) for _, _, count in counts), default=1)
+    return [f"{count:>{width}}  {rule}  {name}" for rule, name, count in counts]
 
 
 def render_full(report: Report) -> tuple[str, str]:
