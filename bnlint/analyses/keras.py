@@ -132,6 +132,17 @@ def _training_argument(graph, node: int):
     return None
 
 
+_PASSED_THROUGH_NOTE = (" (its call's training=False does not count: Keras 3 passes fit's "
+                        "training=True through it)")
+_FREEZE_BN_FIX = (
+    "freeze the BN layers themselves (`layer.trainable = False` for each BatchNormalization; "
+    "in Keras 3 that also runs them in inference mode): a call's `training=False` does not hold "
+    "in Keras 3, where fit's training=True reaches every layer of a Functional model")
+_TRAINING_FALSE_FIX = (
+    "call the backbone in inference mode, `base_model(inputs, training=False)`, so its BN "
+    "layers keep their pretrained statistics even where their weights are unfrozen")
+
+
 def _layer_facts(graph, node: int, source: KerasInput, graph_facts,
                  frozen_containers: set[int]) -> dict[str, Any]:
     nodes = graph._node
@@ -139,6 +150,11 @@ def _layer_facts(graph, node: int, source: KerasInput, graph_facts,
     config = data["attrs"]
     containers = list(_containers(graph, node))
     own_trainable = config.get("trainable", True) is not False
+    # Keras 3 passes fit's training=True through every call of a Functional model, a call's own
+    # training=False included (checked in Keras 3.15: the moving statistics of a BN called with
+    # training=False still move during fit); tf.keras and tf-keras keep it.
+    passed_through = graph_facts["training_passed_through"]
+    called_with = _training_argument(graph, node)
     facts: dict[str, Any] = {
         "name": data["name"],
         "class_name": data["op"],
@@ -148,23 +164,9 @@ def _layer_facts(graph, node: int, source: KerasInput, graph_facts,
         "trainable": own_trainable,
         "effectively_trainable": own_trainable and all(
             nodes[c]["attrs"].get("trainable", True) is not False for c in containers),
-        # Keras 3 passes fit's training=True through every call of a Functional model, a
-        # call's own training=False included (checked in Keras 3.15: the moving statistics of
-        # a BN called with training=False still move during fit); tf.keras and tf-keras keep it.
-        "training_argument": None if graph_facts["training_passed_through"]
-        else _training_argument(graph, node),
-        "training_note": " (its call's training=False does not count: Keras 3 passes fit's "
-                         "training=True through it)"
-        if graph_facts["training_passed_through"] and _training_argument(graph, node) is False
-        else "",
-        "inference_fix": (
-            "freeze the BN layers themselves (`layer.trainable = False` for each "
-            "BatchNormalization; in Keras 3 that also runs them in inference mode): a call's "
-            "`training=False` does not hold in Keras 3, where fit's training=True reaches "
-            "every layer of a Functional model"
-            if graph_facts["training_passed_through"] else
-            "call the backbone in inference mode, `base_model(inputs, training=False)`, so its "
-            "BN layers keep their pretrained statistics even where their weights are unfrozen"),
+        "training_argument": None if passed_through else called_with,
+        "training_note": _PASSED_THROUGH_NOTE if passed_through and called_with is False else "",
+        "inference_fix": _FREEZE_BN_FIX if passed_through else _TRAINING_FALSE_FIX,
         "container_has_frozen_layers": bool(containers) and containers[0] in frozen_containers,
         "is_bn": data["op"] in BN_CLASSES,
         "keras_version": graph_facts["keras_version"],

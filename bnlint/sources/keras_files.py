@@ -142,9 +142,9 @@ def _from_json(data: bytes, display: str) -> KerasInput:
         if spec is None:
             raise NotAModel("JSON, but not a Keras model config")
     return model_input(display, kind, spec, text=text,
-                        keras_version=_version(document, spec),
-                        backend=(spec.get("backend") or (document.get("modelTopology") or {})
-                                 .get("backend") if isinstance(document, dict) else None))
+                       keras_version=_version(document, spec),
+                       backend=(spec.get("backend") or (document.get("modelTopology") or {})
+                                .get("backend") if isinstance(document, dict) else None))
 
 
 def _version(document, spec) -> str | None:
@@ -226,7 +226,7 @@ def _read_hdf5(handle, display: str) -> KerasInput:
         raise InputError(display, "model_config attribute is not a Keras model config")
     training = _attr_text(attrs, "training_config")
     result = model_input(display, "Keras HDF5", spec, keras_version=version, backend=backend,
-                          training_config=json.loads(training) if training else None)
+                         training_config=json.loads(training) if training else None)
     weights = handle.get("model_weights")
     if weights is not None:
         result.bn_weights = _keras2_bn_weights(weights, result.layers)
@@ -446,8 +446,8 @@ def _from_archive(data: bytes, display: str) -> KerasInput:
     if metadata_bytes:
         metadata = _decode_json(metadata_bytes, f"{display}:metadata.json")[1] or {}
     result = model_input(display, "Keras archive", spec,
-                          keras_version=metadata.get("keras_version"),
-                          training_config=spec.get("compile_config"))
+                         keras_version=metadata.get("keras_version"),
+                         training_config=spec.get("compile_config"))
     if weights_bytes:
         with _open_hdf5(weights_bytes, f"{display}:model.weights.h5") as weights:
             result.bn_weights = _keras3_bn_weights(weights, result.layers)
@@ -554,7 +554,7 @@ def load_keras_metadata(data: bytes, display: str) -> list[KerasInput]:
             raise NotAModel("Keras metadata of a layer, not of a model")
         training = root.get("training_config")
         return [model_input(display, "Keras SavedModel metadata", spec,
-                             keras_version=root.get("keras_version"),
-                             backend=root.get("backend"),
-                             training_config=detuple(training) if training else None)]
+                            keras_version=root.get("keras_version"),
+                            backend=root.get("backend"),
+                            training_config=detuple(training) if training else None)]
     raise NotAModel("keras_metadata.pb without a root object")

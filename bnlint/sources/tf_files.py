@@ -100,8 +100,7 @@ def _wire_problem(data: bytes) -> str | None:
 
 
 def _decode_detail(exc: Exception) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text
+    return str(exc).strip() or type(exc).__name__
 
 
 def _plausible(kind: str, message) -> bool:
