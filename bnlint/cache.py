@@ -32,7 +32,7 @@ from .results import FileResult
 from .sources.discover import SAVED_MODEL_FILES
 
 CACHE_DIR_NAME = ".bnlint_cache"
-FORMAT = 1  # of the entries; bump when FileResult's data changes shape
+FORMAT = 2  # of the entries; bump when FileResult's data changes shape (2: locations)
 MAX_ENTRY_BYTES = 64 << 20
 ENVIRONMENT = ("BNLINT_MAX_INLINED_NODES", "BNLINT_HDF5_SECONDS")
 
