@@ -28,6 +28,7 @@ checkpoint's read time (the index, then the BN tensors), also with its data shar
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -115,8 +116,6 @@ def timed(command: list[str]) -> tuple[float, float, int]:
 
 
 def measure(path: str, runs: int, python: str = sys.executable) -> dict:
-    import json
-
     phases = json.loads(subprocess.run([python, "-c", PHASES, path], check=True,
                                        capture_output=True, text=True, cwd=HERE).stdout)
     bnlint = [timed([python, "-m", "bnlint", path, "--format", "json", "--no-cache"])
@@ -158,11 +157,10 @@ def measure_many_files(runs: int, python: str, jobs: int) -> dict:
             elapsed, out = lint("--cache-dir", cache)
             assert out == serial[0][1], "the cache changed the output"
             full.append(elapsed)
-    files = len(__import__("json").loads(serial[0][1])["findings"])
     return {"serial": statistics.median(t for t, _ in serial),
             "parallel": statistics.median(t for t, _ in parallel),
             "fill": statistics.median(fill), "cached": statistics.median(full),
-            "findings": files, "jobs": jobs}
+            "findings": len(json.loads(serial[0][1])["findings"]), "jobs": jobs}
 
 
 CHECKPOINT = os.path.join(ROOT, "fixtures", "tf", "v2", "layers_missing_deps_model_dir",
@@ -232,7 +230,10 @@ def main(argv=None) -> int:
     print("\nparse/build/lint: seconds in-process; bnlint/baseline: whole-process wall time "
           f"(median of {args.runs}); ratio = bnlint / baseline; RSS: bnlint/baseline peak.")
     print(f"interpreter: {args.python}")
-    jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    sys.path.insert(0, ROOT)
+    from bnlint.parallel import default_jobs  # what bnlint's -j defaults to
+
+    jobs = default_jobs()
     files = sum(len(names) for _, _, names in os.walk(FIXTURES))
     m = measure_many_files(args.runs, args.python, jobs)
     print(f"\nfixtures/ ({files} files, {m['findings']} findings), whole process, median of "
@@ -243,7 +244,6 @@ def main(argv=None) -> int:
     print(f"  cache empty (fills) {m['fill']:6.2f}s")
     print(f"  cache full          {m['cached']:6.2f}s  {m['cached'] / m['fill']:.2f}x of the run "
           "that filled it")
-    sys.path.insert(0, ROOT)
     m = measure_checkpoint(CHECKPOINT)
     print(f"\ncheckpoint {os.path.relpath(CHECKPOINT, ROOT)}: MetaGraph parse "
           f"{m['parse'] * 1000:.2f} ms; checkpoint read (index + {m['tensors']} BN tensors) "
