@@ -5,7 +5,8 @@ import importlib
 
 import pytest
 
-MODULES = ["bnlint.graph.attrs", "bnlint.graph.query", "bnlint.analyses.batchnorm",
+MODULES = ["bnlint.graph.attrs", "bnlint.graph.build", "bnlint.graph.query",
+           "bnlint.analyses.batchnorm",
            "bnlint.analyses.context", "bnlint.analyses.evaluation", "bnlint.analyses.warmup",
            "bnlint.sources.keras_config", "bnlint.sources.checkpoint",
            "bnlint.analyses.saved_state",

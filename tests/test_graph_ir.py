@@ -160,4 +160,4 @@ def test_function_boundary_edges_carry_ports():
         x_arg = graph.nodes[node]["inputs"][0][0]
         assert graph.nodes[x_arg]["op"] == "_Arg"
         (source, port), = graph.nodes[x_arg]["inputs"]
-        assert graph.edges[source, x_arg]["ports"] == [(port, 0)]
+        assert graph.edges[source, x_arg]["ports"] == ((port, 0),)

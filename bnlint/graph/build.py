@@ -9,7 +9,8 @@ instantiated from a library function ``function``, ``call_site`` and ``branch``.
 
 Edges point from producer to consumer and carry ``kind``: ``"data"`` or ``"control"``. A data
 edge also carries ``ports``: the ``(output index of the producer, input index of the consumer)``
-pairs it stands for (one edge may carry several). Control edges share one attribute dict.
+pairs it stands for, as a tuple (one edge may carry several). Edges share their attribute dicts
+(every control edge one, every data edge with the same single pair one): they are read-only.
 
 Function bodies are part of the graph. Each call site (``If``/``StatelessIf``, ``Case``,
 ``While``, ``PartitionedCall``/``StatefulPartitionedCall``, or an op named after a library
@@ -124,6 +125,27 @@ def called_functions(op: str, attrs: Attrs, library: dict) -> list[tuple[str, st
     return []
 
 
+
+_SINGLE_PORT_EDGES: dict[tuple, dict] = {}
+
+
+def data_edge(edge: dict | None, src_port, dst_port) -> dict:
+    """The attributes of a data edge that carries ``edge``'s ports (if it is one) and
+    ``(src_port, dst_port)``. The one-pair dicts, most data edges, are shared.
+
+    >>> data_edge(None, 0, 1)
+    {'kind': 'data', 'ports': ((0, 1),)}
+    >>> data_edge(data_edge(None, 0, 1), 0, 2)
+    {'kind': 'data', 'ports': ((0, 1), (0, 2))}
+    """
+    if edge is None or edge["kind"] != "data":
+        pair = (src_port, dst_port)
+        shared = _SINGLE_PORT_EDGES.get(pair)
+        if shared is None:
+            shared = _SINGLE_PORT_EDGES[pair] = {"kind": "data", "ports": (pair,)}
+        return shared
+    return {"kind": "data", "ports": (*edge["ports"], (src_port, dst_port))}
+
 class _Builder:
     def __init__(self, source: GraphInput):
         self.source = source
@@ -132,9 +154,11 @@ class _Builder:
         self.library = {f.signature.name: f for f in graph_def.library.function}
         self.output_args = dict(OUTPUT_ARGS)
         self.output_args.update(source.op_outputs)
-        self.nodes: list[dict] = []
-        self.succ: list[dict] = []
-        self.pred: list[dict] = []
+        # Keyed by node id (0, 1, 2 ...) from the start: they become the graph's own
+        # ``_node``/``_succ``/``_pred`` without a copy.
+        self.nodes: dict[int, dict] = {}
+        self.succ: dict[int, dict] = {}
+        self.pred: dict[int, dict] = {}
         self.hubs: dict[tuple, int] = {}
         self.chunks: dict[tuple, int] = {}
         self.serialized_hubs: dict[tuple, list[tuple[bytes, int]]] = {}
@@ -146,20 +170,14 @@ class _Builder:
     # -- nodes and edges -------------------------------------------------------------------
     def add_node(self, data: dict) -> int:
         node = len(self.nodes)
-        self.nodes.append(data)
-        self.succ.append({})
-        self.pred.append({})
+        self.nodes[node] = data
+        self.succ[node] = {}
+        self.pred[node] = {}
         return node
 
     def add_data_edge(self, u: int, v: int, src_port, dst_port) -> None:
         """A data edge; ``ports`` lists each ``(output of u, input of v)`` it carries."""
-        edge = self.pred[v].get(u)
-        if edge is None or edge is CONTROL:
-            edge = {"kind": "data", "ports": [(src_port, dst_port)]}
-            self.pred[v][u] = edge
-            self.succ[u][v] = edge
-        else:
-            edge["ports"].append((src_port, dst_port))
+        self.pred[v][u] = self.succ[u][v] = data_edge(self.pred[v].get(u), src_port, dst_port)
 
     def add_edge(self, u: int, v: int, kind: dict) -> None:
         pred = self.pred[v]
@@ -168,17 +186,21 @@ class _Builder:
         pred[u] = kind
         self.succ[u][v] = kind
 
-    def control_from(self, sources: list[int], v: int, key) -> None:
+    def control_from(self, sources: list[int], v: int) -> int | None:
+        """Control edges from ``sources`` into ``v``, through the hub of that list when it is
+        long; returns the hub."""
         if len(sources) < HUB_MIN_INPUTS:
             for u in sources:
                 self.add_edge(u, v, CONTROL)
-            return
+            return None
+        key = tuple(sources)  # node ids, not names: a key holds no strings of its own
         hub = self.hubs.get(key)
         if hub is None:
             hub = self.hubs[key] = self.new_hub(len(sources))
             for u in self.chunk_hubs(sources):
                 self.add_edge(u, hub, CONTROL)
         self.add_edge(hub, v, CONTROL)
+        return hub
 
     def new_hub(self, size: int) -> int:
         return self.add_node({
@@ -238,14 +260,14 @@ class _Builder:
         for position, proto in enumerate(protos):
             index[proto.name] = position
         self.control_index = {"^" + name: node for name, node in index.items()}
-        self.nodes = [
-            {"name": proto.name, "op": proto.op, "kind": "op", "device": proto.device,
-             "attrs": Attrs(proto.attr), "inputs": (),
-             "line": lines[position] if position < len(lines) else None}
+        self.nodes = {
+            position: {"name": proto.name, "op": proto.op, "kind": "op", "device": proto.device,
+                       "attrs": Attrs(proto.attr), "inputs": (),
+                       "line": lines[position] if position < len(lines) else None}
             for position, proto in enumerate(protos)
-        ]
-        self.succ = [{} for _ in range(count)]
-        self.pred = [{} for _ in range(count)]
+        }
+        self.succ = {position: {} for position in range(count)}
+        self.pred = {position: {} for position in range(count)}
         for v, proto in enumerate(protos):
             inputs = proto.input
             size = len(inputs)
@@ -318,18 +340,12 @@ class _Builder:
         index, nodes, succ, pred = self.index, self.nodes, self.succ, self.pred[v]
         for position, text in enumerate(raw):
             if text[0] == "^":
-                key = tuple(raw[position:])
-                hub = self.hubs.get(key)
-                if hub is not None:
-                    self.add_edge(hub, v, CONTROL)
-                else:
-                    control_index = self.control_index
-                    sources = list(map(control_index.get, key))
-                    if None in sources:
-                        sources = [s if s is not None else self.missing(name[1:])
-                                   for s, name in zip(sources, key, strict=True)]
-                    self.control_from(sources, v, key)
-                    hub = self.hubs.get(key)
+                control = raw[position:]
+                sources = list(map(self.control_index.get, control))
+                if None in sources:
+                    sources = [s if s is not None else self.missing(name[1:])
+                               for s, name in zip(sources, control, strict=True)]
+                hub = self.control_from(sources, v)
                 break
             # wire_data_input and add_data_edge, inlined: this runs for every input of every
             # node of the graph (a tenth of the build of a 26k-node graph in calls alone)
@@ -339,11 +355,7 @@ class _Builder:
                 data_inputs.append(self.wire_data_input(v, text, position))
                 continue
             if nodes[u]["op"] not in _LOOP_BACK:
-                edge = pred.get(u)
-                if edge is None or edge is CONTROL:
-                    pred[u] = succ[u][v] = {"kind": "data", "ports": [(0, position)]}
-                else:
-                    edge["ports"].append((0, position))
+                pred[u] = succ[u][v] = data_edge(pred.get(u), 0, position)
             data_inputs.append((u, 0))
         if data_inputs:
             nodes[v]["inputs"] = tuple(data_inputs)
@@ -423,18 +435,18 @@ class _Builder:
             # add_node and add_data_edge, inlined: a BN branch takes a dozen arguments
             arg_name, node = arg.name, len(nodes)
             source = arguments[position] if position < passed else None
-            nodes.append({
+            nodes[node] = {
                 "name": f"{prefix}/{arg_name}", "op": "_Arg", "kind": "op", "device": "",
                 "attrs": {}, "inputs": (source,) if source else (), "line": None,
                 "index": position, "function": function, "call_site": site, "branch": branch,
-            })
-            succ.append({})
+            }
+            succ[node] = {}
             if source:
-                edge = {"kind": "data", "ports": [(source[1], 0)]}
-                pred.append({source[0]: edge})
+                edge = data_edge(None, source[1], 0)
+                pred[node] = {source[0]: edge}
                 succ[source[0]][node] = edge
             else:
-                pred.append({})
+                pred[node] = {}
             args.append(node)
             local[arg_name] = (node, 0)
         lines = self.source.function_lines.get(function) or ()
@@ -442,18 +454,18 @@ class _Builder:
         first = len(self.nodes)
         body = {proto.name: first + position for position, proto in enumerate(protos)}
         index, prefix_slash = self.index, prefix + "/"
-        for position, proto in enumerate(protos):
+        for node, proto in enumerate(protos, first):
             name = prefix_slash + proto.name
-            self.nodes.append({
+            nodes[node] = {
                 "name": name, "op": proto.op, "kind": "op", "device": proto.device,
                 "attrs": Attrs(proto.attr), "inputs": (),
-                "line": lines[position] if position < len(lines) else None,
+                "line": lines[node - first] if node - first < len(lines) else None,
                 "function": function, "call_site": site, "branch": branch,
-            })
+            }
+            succ[node] = {}
+            pred[node] = {}
             if name not in index:
-                index[name] = first + position
-        self.succ.extend({} for _ in protos)
-        self.pred.extend({} for _ in protos)
+                index[name] = node
         self.inlined += len(protos) + len(args)
         for position, proto in enumerate(protos):
             self.wire_body_inputs(first + position, list(proto.input), body, local)
@@ -516,7 +528,7 @@ class _Builder:
                 self.add_data_edge(u, v, tensor[1], len(data_inputs))
             data_inputs.append(tensor)
         if controls:
-            self.control_from(controls, v, tuple(controls))
+            self.control_from(controls, v)
         if data_inputs:
             nodes[v]["inputs"] = tuple(data_inputs)
 
@@ -525,9 +537,9 @@ class _Builder:
         graph = nx.DiGraph()
         # Bulk construction: networkx's own dict-of-dicts, filled in one pass instead of one
         # add_edge call per edge (ten times faster on a graph with millions of control inputs).
-        graph._node = dict(enumerate(self.nodes))
-        graph._adj = graph._succ = dict(enumerate(self.succ))
-        graph._pred = dict(enumerate(self.pred))
+        graph._node = self.nodes
+        graph._adj = graph._succ = self.succ
+        graph._pred = self.pred
         source = self.source
         graph.graph.update(
             path=source.path, label=source.label, kind=source.kind, encoding=source.encoding,
