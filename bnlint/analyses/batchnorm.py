@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..graph.query import consumers
+from ..graph.query import consumers, nodes_of
 from ..graph.values import (
     PASS_THROUGH,
     VARIABLE_OPS,
@@ -38,6 +38,8 @@ from .variables import ASSIGN_OPS, is_initialiser
 from .warmup import warmup
 
 FUSED_OPS = frozenset({"FusedBatchNorm", "FusedBatchNormV2", "FusedBatchNormV3"})
+# A fused op, or the Rsqrt of a hand-written or non-fused layer's variance.
+_COMPUTE_OPS = FUSED_OPS | {"Rsqrt"}
 IF_OPS = frozenset({"If", "StatelessIf", "_If"})
 _STAT_THROUGH = PASS_THROUGH | {"Squeeze", "Reshape", "ExpandDims"}
 _REDUCTIONS = frozenset({"Mean", "Sum"})
@@ -118,14 +120,10 @@ class _Compute:
 def find_bn_layers(graph, training: TrainingSteps, writes: dict[int, list[int]]) -> list[BNLayer]:
     """Every BN layer call in ``graph``, in graph order, with its facts filled in."""
     computes = []
-    for node, data in graph._node.items():
-        op = data["op"]
-        if op in FUSED_OPS:
-            compute = _fused(graph, node)
-        elif op == "Rsqrt":
-            compute = _non_fused(graph, node)
-        else:
-            continue
+    nodes = graph._node
+    for node in nodes_of(graph, _COMPUTE_OPS):
+        compute = (_fused(graph, node) if nodes[node]["op"] in FUSED_OPS
+                   else _non_fused(graph, node))
         if compute is not None:
             computes.append(compute)
     groups: dict[tuple, list[_Compute]] = {}

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 
-from ..graph.query import ancestors, sinks
+from ..graph.query import ancestors, nodes_of, sinks
 
 # A call of a layer that no training step runs (a sampler, an evaluation tower) is there to
 # evaluate: every output computed through it is an evaluation output.
@@ -106,7 +106,7 @@ def _decided(graph) -> set[int]:
     """The decision ops and what is computed from them, a few ops below (argmax -> equal ->
     cast -> mean): one short walk forward from the graph's few decision ops."""
     nodes = graph._node
-    frontier = [node for node, data in nodes.items() if data["op"] in _DECISIONS]
+    frontier = nodes_of(graph, _DECISIONS)
     found = set(frontier)
     for _ in range(_DECISION_DEPTH):
         following = []

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ..graph.query import ancestors, consumers, descendants
+from ..graph.query import ancestors, consumers, descendants, nodes_of
 from .variables import is_optimizer_apply
 
 _BOOKKEEPING_OPS = re.compile(r"(\w*Summary(V2)?|Save(V2|Slices)?|Restore(V2|Slice)?|"
@@ -92,8 +92,7 @@ def _fetched(graph, region) -> list[int]:
 
 
 def find_training_steps(graph) -> TrainingSteps:
-    nodes = graph._node
-    apply_ops = [node for node, data in nodes.items() if is_optimizer_apply(data["op"])]
+    apply_ops = nodes_of(graph, is_optimizer_apply)
     if not apply_ops:
         return TrainingSteps([], [])
     index = graph.graph.get("index", {})

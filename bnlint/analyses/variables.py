@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import re
 
+from ..graph.query import nodes_of
 from ..graph.values import VARIABLE_OPS, origin_nodes, variable_of
 
 # Ops whose input 0 is the variable (ref or resource handle) they write.
@@ -28,15 +29,16 @@ def is_optimizer_apply(op: str) -> bool:
 
 
 def variable_nodes(graph) -> list[int]:
-    return [node for node, data in graph._node.items() if data["op"] in VARIABLE_OPS]
+    return nodes_of(graph, VARIABLE_OPS)
 
 
 def writes(graph) -> dict[int, list[int]]:
     """Each written variable -> the assign and optimizer-apply ops that write it."""
     result: dict[int, list[int]] = {}
-    for node, data in graph._node.items():
-        op = data["op"]
-        if (op in ASSIGN_OPS or is_optimizer_apply(op)) and data["inputs"]:
+    nodes = graph._node
+    for node in nodes_of(graph, lambda op: op in ASSIGN_OPS or is_optimizer_apply(op)):
+        data = nodes[node]
+        if data["inputs"]:
             variable = variable_of(graph, *data["inputs"][0])
             if variable is not None:
                 result.setdefault(variable, []).append(node)
@@ -73,10 +75,8 @@ def restorers(graph) -> dict[str, set[int]]:
     """
     nodes = graph._node
     found: dict[str, set[int]] = {}
-    for restore, data in nodes.items():
-        if data["op"] not in _RESTORE_OPS:
-            continue
-        name = data["name"]
+    for restore in nodes_of(graph, _RESTORE_OPS):
+        name = nodes[restore]["name"]
         label = (INIT_FROM_CHECKPOINT if _CHECKPOINT_INITIALIZER.search(name)
                  else name.rsplit("/", 1)[0])
         frontier, seen = [restore], {restore}

@@ -7,7 +7,7 @@ building the graph of a 50k-node model does not pay for attributes nobody looks 
 >>> node = GraphDef().node.add(name="bn", op="FusedBatchNormV3")
 >>> node.attr["is_training"].b = False
 >>> node.attr["data_format"].s = b"NCHW"
->>> attrs = Attrs(node.attr)
+>>> attrs = Attrs(node)
 >>> attrs["is_training"], attrs["data_format"], attrs.get("epsilon")
 (False, 'NCHW', None)
 """
@@ -166,29 +166,35 @@ def _decode_list(proto) -> list:
 
 
 class Attrs(Mapping):
-    """A read-only mapping over a NodeDef's ``attr`` map that decodes values on first access."""
+    """A read-only mapping over a NodeDef's ``attr`` map that decodes values on first access.
 
-    __slots__ = ("_proto", "_cache")
+    It holds the NodeDef and reads its map, and makes its cache, only when first asked: most
+    of a graph's nodes never are.
+    """
 
-    def __init__(self, proto_map):
-        self._proto = proto_map
-        self._cache: dict[str, Any] = {}
+    __slots__ = ("_node_def", "_cache")
+
+    def __init__(self, node_def):
+        self._node_def = node_def
+        self._cache: dict[str, Any] | None = None
 
     def __getitem__(self, key: str) -> Any:
-        try:
-            return self._cache[key]
-        except KeyError:
-            pass
-        if key not in self._proto:
+        cache = self._cache
+        if cache is None:
+            cache = self._cache = {}
+        elif key in cache:
+            return cache[key]
+        proto = self._node_def.attr
+        if key not in proto:
             raise KeyError(key)
-        value = self._cache[key] = decode_attr(self._proto[key])
+        value = cache[key] = decode_attr(proto[key])
         return value
 
     def __iter__(self):
-        return iter(sorted(self._proto))
+        return iter(sorted(self._node_def.attr))
 
     def __len__(self) -> int:
-        return len(self._proto)
+        return len(self._node_def.attr)
 
     def __repr__(self) -> str:
         return f"Attrs({dict(self)!r})"

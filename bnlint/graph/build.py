@@ -256,16 +256,16 @@ class _Builder:
         lines = self.source.node_lines or ()
         protos = graph_def.node
         count = len(protos)
-        index = self.index
+        index, nodes = self.index, self.nodes
         for position, proto in enumerate(protos):
-            index[proto.name] = position
+            name = proto.name  # each read of a field makes a new str: read it once
+            index[name] = position
+            nodes[position] = {
+                "name": name, "op": proto.op, "kind": "op", "device": proto.device,
+                "attrs": Attrs(proto), "inputs": (),
+                "line": lines[position] if position < len(lines) else None,
+            }
         self.control_index = {"^" + name: node for name, node in index.items()}
-        self.nodes = {
-            position: {"name": proto.name, "op": proto.op, "kind": "op", "device": proto.device,
-                       "attrs": Attrs(proto.attr), "inputs": (),
-                       "line": lines[position] if position < len(lines) else None}
-            for position, proto in enumerate(protos)
-        }
         self.succ = {position: {} for position in range(count)}
         self.pred = {position: {} for position in range(count)}
         for v, proto in enumerate(protos):
@@ -452,13 +452,15 @@ class _Builder:
         lines = self.source.function_lines.get(function) or ()
         protos = list(fdef.node_def)
         first = len(self.nodes)
-        body = {proto.name: first + position for position, proto in enumerate(protos)}
+        body: dict[str, int] = {}
         index, prefix_slash = self.index, prefix + "/"
         for node, proto in enumerate(protos, first):
-            name = prefix_slash + proto.name
+            local_name = proto.name
+            body[local_name] = node
+            name = prefix_slash + local_name
             nodes[node] = {
                 "name": name, "op": proto.op, "kind": "op", "device": proto.device,
-                "attrs": Attrs(proto.attr), "inputs": (),
+                "attrs": Attrs(proto), "inputs": (),
                 "line": lines[node - first] if node - first < len(lines) else None,
                 "function": function, "call_site": site, "branch": branch,
             }
@@ -501,7 +503,7 @@ class _Builder:
         return node, 0
 
     def wire_body_inputs(self, v: int, raw: list[str], body: dict, local: dict) -> None:
-        nodes = self.nodes
+        nodes, succ, pred = self.nodes, self.succ, self.pred[v]
         output_args = self.output_args
         data_inputs = []
         controls = []
@@ -525,7 +527,7 @@ class _Builder:
                 tensor = (u, port)
             u = tensor[0]
             if nodes[u]["op"] not in _LOOP_BACK:
-                self.add_data_edge(u, v, tensor[1], len(data_inputs))
+                pred[u] = succ[u][v] = data_edge(pred.get(u), tensor[1], len(data_inputs))
             data_inputs.append(tensor)
         if controls:
             self.control_from(controls, v)

@@ -27,6 +27,41 @@ def op_nodes(graph) -> list[int]:
     return [node for node, data in graph._node.items() if data["kind"] == "op"]
 
 
+def nodes_by_op(graph) -> dict[str, list[int]]:
+    """Each op type of the graph -> its nodes, in graph order. One pass, once per graph: the
+    analyses that look for a few op types (BN ops, optimizers, assigns, restores) share it
+    instead of each scanning every node."""
+    found = graph.graph.get("nodes_by_op")
+    if found is None:
+        found = {}
+        for node, data in graph._node.items():
+            nodes = found.get(data["op"])
+            if nodes is None:
+                found[data["op"]] = [node]
+            else:
+                nodes.append(node)
+        graph.graph["nodes_by_op"] = found
+    return found
+
+
+def nodes_of(graph, ops) -> list[int]:
+    """The nodes whose op is in ``ops`` (a collection of op types, or a test of one), in graph
+    order.
+
+    >>> import networkx as nx
+    >>> g = nx.DiGraph()
+    >>> g.add_nodes_from([(0, {"op": "Const"}), (1, {"op": "Rsqrt"}), (2, {"op": "Const"})])
+    >>> nodes_of(g, {"Const"}), nodes_of(g, lambda op: op.startswith("R"))
+    ([0, 2], [1])
+    """
+    index = nodes_by_op(graph)
+    test = ops if callable(ops) else ops.__contains__
+    chosen = [nodes for op, nodes in index.items() if test(op)]
+    if len(chosen) == 1:
+        return list(chosen[0])
+    return sorted(node for nodes in chosen for node in nodes)
+
+
 def _walk(adjacency, start: Iterable[int], edges: str, stop) -> set[int]:
     seen: set[int] = set()
     pending = list(start)  # the order of a visit does not change the set it finds
@@ -113,5 +148,6 @@ def producers(graph, node: int, edges: str = "any") -> list[int]:
 
 def sinks(graph) -> list[int]:
     """Ops nothing depends on: the graph's fetch candidates (train ops, summaries ...)."""
-    return [node for node, data in graph._node.items()
-            if data["kind"] == "op" and not graph._succ[node]]
+    nodes = graph._node
+    return [node for node, users in graph._succ.items()
+            if not users and nodes[node]["kind"] == "op"]
