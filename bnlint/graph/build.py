@@ -146,6 +146,10 @@ def data_edge(edge: dict | None, src_port, dst_port) -> dict:
         return shared
     return {"kind": "data", "ports": (*edge["ports"], (src_port, dst_port))}
 
+
+# The shared edges from output 0 into input 0, 1, 2 ... : the most common by far.
+_FROM_OUTPUT_0 = tuple(data_edge(None, 0, position) for position in range(32))
+
 class _Builder:
     def __init__(self, source: GraphInput):
         self.source = source
@@ -256,15 +260,18 @@ class _Builder:
         lines = self.source.node_lines or ()
         protos = graph_def.node
         count = len(protos)
-        index, nodes = self.index, self.nodes
+        index, nodes, library = self.index, self.nodes, self.library
+        callers = []  # ops that may call a function, wired before their calls are inlined
         for position, proto in enumerate(protos):
-            name = proto.name  # each read of a field makes a new str: read it once
+            name, op = proto.name, proto.op  # each read of a field makes a new str: once
             index[name] = position
             nodes[position] = {
-                "name": name, "op": proto.op, "kind": "op", "device": proto.device,
+                "name": name, "op": op, "kind": "op", "device": proto.device,
                 "attrs": Attrs(proto), "inputs": (),
                 "line": lines[position] if position < len(lines) else None,
             }
+            if op in _CALLING_OPS or op in library:
+                callers.append(position)
         self.control_index = {"^" + name: node for name, node in index.items()}
         self.succ = {position: {} for position in range(count)}
         self.pred = {position: {} for position in range(count)}
@@ -275,14 +282,16 @@ class _Builder:
                 self.wire_long_inputs(v, proto, inputs)
             elif size:
                 self.wire_main_inputs(v, list(inputs))
-        nodes, library = self.nodes, self.library
-        for v in range(count):
-            data = nodes[v]
-            if data["op"] in _CALLING_OPS or data["op"] in library:
-                calls = called_functions(data["op"], data["attrs"], library)
-                if calls:
-                    self.call(v, calls, prefix=data["name"], stack=())
+        self.inline_calls(callers, stack=())
         return self.assemble()
+
+    def inline_calls(self, callers: list[int], stack: tuple[str, ...]) -> None:
+        nodes, library = self.nodes, self.library
+        for node in callers:
+            data = nodes[node]
+            calls = called_functions(data["op"], data["attrs"], library)
+            if calls:
+                self.call(node, calls, prefix=data["name"], stack=stack)
 
     def wire_long_inputs(self, v: int, proto, inputs) -> None:
         """A node with many control inputs, most often the same list as many other nodes'.
@@ -347,15 +356,17 @@ class _Builder:
                                for s, name in zip(sources, control, strict=True)]
                 hub = self.control_from(sources, v)
                 break
-            # wire_data_input and add_data_edge, inlined: this runs for every input of every
-            # node of the graph (a tenth of the build of a 26k-node graph in calls alone)
-            name, _, port = text.partition(":")
-            u = index.get(name)
-            if port or u is None:
+            # wire_data_input and add_data_edge, inlined for the common case, a plain name (of
+            # output 0): this runs for every input of every node of the graph.
+            u = index.get(text)
+            if u is None or ":" in text:  # "name:port", or a node the graph lacks
                 data_inputs.append(self.wire_data_input(v, text, position))
                 continue
             if nodes[u]["op"] not in _LOOP_BACK:
-                pred[u] = succ[u][v] = data_edge(pred.get(u), 0, position)
+                edge = pred.get(u)
+                pred[u] = succ[u][v] = (_FROM_OUTPUT_0[position]
+                                        if edge is None and position < len(_FROM_OUTPUT_0)
+                                        else data_edge(edge, 0, position))
             data_inputs.append((u, 0))
         if data_inputs:
             nodes[v]["inputs"] = tuple(data_inputs)
@@ -453,13 +464,16 @@ class _Builder:
         protos = list(fdef.node_def)
         first = len(self.nodes)
         body: dict[str, int] = {}
-        index, prefix_slash = self.index, prefix + "/"
+        index, prefix_slash, library = self.index, prefix + "/", self.library
+        callers = []
         for node, proto in enumerate(protos, first):
-            local_name = proto.name
+            local_name, op = proto.name, proto.op
             body[local_name] = node
             name = prefix_slash + local_name
+            if op in _CALLING_OPS or op in library:
+                callers.append(node)
             nodes[node] = {
-                "name": name, "op": proto.op, "kind": "op", "device": proto.device,
+                "name": name, "op": op, "kind": "op", "device": proto.device,
                 "attrs": Attrs(proto), "inputs": (),
                 "line": lines[node - first] if node - first < len(lines) else None,
                 "function": function, "call_site": site, "branch": branch,
@@ -471,14 +485,7 @@ class _Builder:
         self.inlined += len(protos) + len(args)
         for position, proto in enumerate(protos):
             self.wire_body_inputs(first + position, list(proto.input), body, local)
-        inner_stack = stack + (function,)
-        library = self.library
-        for node in range(first, first + len(protos)):
-            data = nodes[node]
-            if data["op"] in _CALLING_OPS or data["op"] in library:
-                calls = called_functions(data["op"], data["attrs"], library)
-                if calls:
-                    self.call(node, calls, prefix=data["name"], stack=inner_stack)
+        self.inline_calls(callers, stack + (function,))
         returned = fdef.ret
         rets = [self.body_tensor(returned.get(arg.name, ""), body, local)
                 for arg in signature.output_arg]
