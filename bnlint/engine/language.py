@@ -59,6 +59,10 @@ class Matcher:
         """The subjects that match; subclasses answer from an index where they can."""
         return [subject for subject in subjects if self.test(context, subject)]
 
+    def select_all(self, context: Context):
+        """Every op of the graph that matches (a walk's targets or stops), in any order."""
+        return self.select(context, context.nodes)
+
 
 class _All(Matcher):
     def __init__(self, parts):
@@ -108,6 +112,9 @@ class _Indexed(Matcher):
         members = self.index(context)
         return [subject for subject in subjects if subject in members]
 
+    def select_all(self, context):
+        return self.index(context)  # holds exactly the subjects that have the fact
+
 
 class _Always(Matcher):
     def test(self, context, subject):
@@ -137,10 +144,10 @@ class _Reach(Matcher):
         key = (self.target, self.backward, self.edges, self.stop)
         marked = context.cache.get(key)
         if marked is None:
-            targets = self.target.select(context, context.nodes)
+            targets = self.target.select_all(context)
             stop = None
             if self.stop is not None:
-                stop = set(self.stop.select(context, context.nodes))
+                stop = set(self.stop.select_all(context))
             walk = query.ancestors if self.backward else query.descendants
             marked = context.cache[key] = walk(context.graph, targets, self.edges, stop)
         return subject in marked
