@@ -13,6 +13,7 @@ the item it was on: ``lost(item)`` stands in for that result. Where ``fork`` is 
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import select
@@ -62,6 +63,10 @@ class _Worker:
         self.results, result_write = os.pipe()
         self.pid = os.fork()
         if self.pid == 0:  # the child: never returns
+            # What the parent had not yet collected is left alone here: its finalizers must
+            # not run in a copy of the process without the parent's threads (a caller's
+            # TensorFlow objects: the collector's first pass in a worker crashed on them).
+            gc.freeze()
             for other in others:  # or their pipes would never see end-of-file
                 other.close()
             os.close(self.tasks)

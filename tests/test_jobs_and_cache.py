@@ -1,6 +1,7 @@
 """-j lints files in worker processes with the same output as one process; the cache reuses a
 file's result only while nothing that decides it has changed, and never trusts a bad entry."""
 
+import gc
 import json
 import os
 import shutil
@@ -9,7 +10,7 @@ import signal
 import pytest
 
 import bnlint.lint
-from bnlint.parallel import can_fork
+from bnlint.parallel import can_fork, ordered_map
 from conftest import FIXTURES, ROOT, run_cli, tf_fixture
 
 BUGGY = tf_fixture("v1", "layers_missing_deps.meta")  # BN101
@@ -211,3 +212,37 @@ def test_a_worker_that_dies_costs_only_its_file(monkeypatch):
     assert [(e["path"], e["message"].split(" (")[0]) for e in report["errors"]] == [
         (BUGGY, "the worker process linting this file died")]
     assert {f["path"] for f in report["findings"]} == {others[1]}
+
+
+class _Finalized:
+    """A cycle's member that writes the pid it is finalized in to ``fd``."""
+
+    def __init__(self, fd):
+        self.fd, self.cycle = fd, self
+
+    def __del__(self):
+        os.write(self.fd, f"{os.getpid()}\n".encode())
+
+
+def _collect_then(item):
+    gc.collect()  # as a worker's own allocations would, sooner or later
+    return item
+
+
+@pytest.mark.skipif(not can_fork(), reason="worker processes are forked")
+def test_workers_leave_the_callers_uncollected_garbage_alone():
+    """A caller with TensorFlow loaded has garbage the collector has not reached yet when
+    bnlint forks; finalizing it in a worker crashed the worker (TensorFlow's functions)."""
+    read, write = os.pipe()
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        _Finalized(write)  # unreachable at once, collected only by the cyclic collector
+        assert list(ordered_map(_collect_then, [1, 2, 3], jobs=2)) == [1, 2, 3]
+        gc.collect()  # here, in the caller: where it belongs
+    finally:
+        if enabled:
+            gc.enable()
+    os.close(write)
+    with os.fdopen(read) as finalized:
+        assert finalized.read().split() == [str(os.getpid())]
