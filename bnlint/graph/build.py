@@ -125,7 +125,7 @@ def called_functions(op: str, attrs: Attrs, library: dict) -> list[tuple[str, st
     return []
 
 
-
+# Shared by every graph (a few dozen pairs): nothing writes to an edge's attributes.
 _SINGLE_PORT_EDGES: dict[tuple, dict] = {}
 
 
@@ -149,6 +149,7 @@ def data_edge(edge: dict | None, src_port, dst_port) -> dict:
 
 # The shared edges from output 0 into input 0, 1, 2 ... : the most common by far.
 _FROM_OUTPUT_0 = tuple(data_edge(None, 0, position) for position in range(32))
+
 
 class _Builder:
     def __init__(self, source: GraphInput):
