@@ -11,6 +11,11 @@ from typing import Any
 SEVERITIES = ("error", "warning", "info")
 
 
+def file_and_line(path: str, line: int | None) -> str:
+    """``path:line``, or ``path`` alone when the line is unknown."""
+    return f"{path}:{line}" if line else path
+
+
 @dataclass(frozen=True)
 class Location:
     """Another place a finding points at, in its role: BN101's training step, whose
@@ -46,7 +51,7 @@ class Finding:
         """``file:line`` of the Python code that created the op, when known."""
         if self.source_file is None:
             return None
-        return f"{self.source_file}:{self.source_line}" if self.source_line else self.source_file
+        return file_and_line(self.source_file, self.source_line)
 
     def sort_key(self):
         return (self.path, self.graph or "", self.line or 0, self.rule, self.node)

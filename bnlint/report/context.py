@@ -6,6 +6,7 @@ import os
 from collections import Counter
 from dataclasses import dataclass, field
 
+from ..findings import file_and_line
 from ..paths import relative_posix
 
 SARIF_LEVELS = {"error": "error", "warning": "warning", "info": "note"}
@@ -34,8 +35,7 @@ class Report:
         locations'), the file relative to ``root``; None when unknown."""
         if place.source_file is None:
             return None
-        path = self.relative(place.source_file)
-        return f"{path}:{place.source_line}" if place.source_line else path
+        return file_and_line(self.relative(place.source_file), place.source_line)
 
 
 def rule_counts(findings) -> list[tuple[str, str, int]]:

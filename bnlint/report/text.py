@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 
+from ..findings import file_and_line
 from .context import Report, rule_counts
 
 _STYLES = {"bold": "1", "error": "1;31", "warning": "1;33", "info": "1;36", "help": "1;36",
@@ -56,8 +57,7 @@ def detail_lines(finding, color: bool = False) -> list[str]:
 
 def _created_at(place) -> str:
     """A finding's or location's creating Python line, relative to the working directory."""
-    where = _relative(place.source_file)
-    return f"{where}:{place.source_line}" if place.source_line else where
+    return file_and_line(_relative(place.source_file), place.source_line)
 
 
 def _relative(path: str) -> str:
