@@ -29,6 +29,7 @@ import tempfile
 
 from . import __version__
 from .results import FileResult
+from .sources import prefetch
 from .sources.discover import SAVED_MODEL_FILES
 
 CACHE_DIR_NAME = ".bnlint_cache"
@@ -158,6 +159,9 @@ def _file_digest(path: str) -> str:
     info = os.stat(path)
     if not stat.S_ISREG(info.st_mode):
         raise OSError(f"not a regular file: {path}")
+    read_ahead = prefetch.peek(info)
+    if read_ahead is not None:
+        return hashlib.sha256(read_ahead).hexdigest()
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):

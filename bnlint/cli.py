@@ -191,11 +191,17 @@ def main(argv: list[str] | None = None, exiting: bool = False) -> int:
         return serve()
     parser = _parser()
     args = parser.parse_args(argv)
+    from .sources import prefetch
+
+    if not (args.list_rules or args.show_files or args.show_settings):
+        prefetch.start(args.paths)  # while the linting machinery is imported
     try:
         return _run(parser, args, exiting)
     except BnlintError as exc:
         _write(sys.stderr, f"bnlint: error: {exc}\n")
         return EXIT_ERROR
+    finally:
+        prefetch.forget()
 
 
 def _run(parser, args, exiting: bool) -> int:

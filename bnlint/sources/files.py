@@ -12,6 +12,7 @@ import re
 import stat
 
 from ..errors import InputError
+from . import prefetch
 from .graph_input import GraphInput
 from .keras_files import KerasInput, NotAModel, load_keras_bytes, load_keras_metadata, sniff_keras
 from .tf_files import NotAGraph, load_tf_bytes
@@ -40,8 +41,10 @@ def read_limited(path: str, display: str) -> bytes:
                 f"file is {size / 2**30:.1f} GiB, over the 2 GiB limit of a protocol buffer; "
                 "it cannot be a TensorFlow graph",
             )
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_BYTES + 1)
+        data = prefetch.take(status)
+        if data is None:
+            with open(path, "rb") as handle:
+                data = handle.read(MAX_BYTES + 1)
     except (InputError, Skip):
         raise
     except OSError as exc:
