@@ -91,6 +91,39 @@ def test_edges_are_marked_data_or_control():
     assert checked > 0
 
 
+def test_long_control_lists_are_exact_however_they_overlap():
+    """Lists of update ops with a few ops of their own before, after and among them, a list
+    inside another, one repeated, one reordered, one with a duplicate and one naming an op the
+    graph lacks: every op waits for exactly its own list, and the lists built on an earlier
+    one are wired through its hub instead of member by member."""
+    from bnlint.sources.graph_input import GraphInput
+    from bnlint.sources.protos import GraphDef
+
+    graph_def = GraphDef()
+    updates = [f"bn{i}/AssignMovingAvg" for i in range(40)]
+    extras = [f"extra{i}" for i in range(30)]
+    for name in updates + extras:
+        graph_def.node.add(name=name, op="NoOp")
+    lists = [
+        updates, updates + extras[:2], extras[2:4] + updates, updates[:20] + extras[4:5] +
+        updates[20:], updates + extras[:2], updates[:30], list(reversed(updates)),
+        updates + updates[:1], updates + ["not/in/graph"], updates + extras,
+        extras[5:] + updates[:9],
+    ]
+    for index, members in enumerate(lists):
+        graph_def.node.add(name=f"step{index}", op="NoOp").input.extend("^" + m for m in members)
+    graph = build_graph(GraphInput(path="lists.pb", kind="GraphDef", encoding="binary",
+                                   graph_def=graph_def))
+    for index, members in enumerate(lists):
+        assert sorted(graph.nodes[n]["name"] for n in query.control_inputs(
+            graph, by_name(graph, f"step{index}"))) == sorted(set(members)), index
+    assert graph.number_of_edges() < 2 * sum(map(len, lists))
+    step1 = by_name(graph, "step1")
+    hub = next(iter(graph.pred[step1]))
+    assert sorted(graph.nodes[n]["name"] for n in graph.pred[hub]
+                  if graph.nodes[n]["kind"] == "op") == extras[:2]
+
+
 def test_uncalled_functions_are_left_out():
     graph = graph_of("v2", "function_call_keras_bn.meta")
     assert any(name.startswith("__inference_block") for name in graph.graph["uncalled_functions"])

@@ -29,9 +29,10 @@ Two things keep a 50k-node training graph small:
 * Ops created inside ``tf.control_dependencies(update_ops)`` each carry the same hundreds of
   control inputs. Each distinct list of 8 or more control inputs becomes one ``hub`` node
   (``kind == "hub"``, op ``_ControlGroup``): the inputs feed the hub, the hub feeds each op.
-  Lists that differ by a few members share sub-hubs for their common runs (see
-  :meth:`_Builder.chunk_hubs`). Reachability is unchanged; :func:`bnlint.graph.query.control_inputs`
-  looks through hubs.
+  A list that includes a recent one is fed by that list's hub and by its other members (see
+  :meth:`_Builder.group_hub`); other lists that differ by a few members share sub-hubs for
+  their common runs (see :meth:`_Builder.chunk_hubs`). Reachability is unchanged;
+  :func:`bnlint.graph.query.control_inputs` looks through hubs.
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ from .attrs import Attrs
 CONTROL = {"kind": "control"}
 HUB_MIN_INPUTS = 8
 CHUNK = 16
+# How many of the latest long lists of each kind a new one looks for a part of itself in.
+GROUP_CANDIDATES = 8
 # Multiplicative hashing of ids (consecutive and evenly spaced ones scatter): the top four of
 # the product's low 30 bits pick one id in CHUNK as a cut point. The odd constant stays below
 # 2**30, one digit of a Python int, where multiplication is fast.
@@ -165,6 +168,9 @@ class _Builder:
         self.succ: dict[int, dict] = {}
         self.pred: dict[int, dict] = {}
         self.hubs: dict[tuple, int] = {}
+        # (members, hub) of the long lists built from chunks, and of those built on another's
+        self.roots: list[tuple[frozenset, int]] = []
+        self.derived: list[tuple[frozenset, int]] = []
         self.chunks: dict[tuple, int] = {}
         self.serialized_hubs: dict[tuple, list[tuple[bytes, int]]] = {}
         self.index: dict[str, int] = {}
@@ -201,10 +207,33 @@ class _Builder:
         key = tuple(sources)  # node ids, not names: a key holds no strings of its own
         hub = self.hubs.get(key)
         if hub is None:
-            hub = self.hubs[key] = self.new_hub(len(sources))
-            for u in self.chunk_hubs(sources):
-                self.add_edge(u, hub, CONTROL)
+            hub = self.hubs[key] = self.group_hub(sources)
         self.add_edge(hub, v, CONTROL)
+        return hub
+
+    def group_hub(self, sources: list[int]) -> int:
+        """A new hub fed by ``sources``: by the hub of an earlier list that they include and by
+        the rest of them, or, when no recent list is included, by :meth:`chunk_hubs`.
+
+        Every op under ``control_dependencies(update_ops)`` waits for the update ops and for a
+        few ops of its own: one list of hundreds, then each of the others is that list and a
+        handful. Sets make the test cheap; only the members the earlier list lacks are wired.
+        """
+        members = frozenset(sources)
+        base = None
+        for group in (*self.roots[-GROUP_CANDIDATES:], *self.derived[-GROUP_CANDIDATES:]):
+            if group[0] <= members and (base is None or len(group[0]) > len(base[0])):
+                base = group
+        hub = self.new_hub(len(sources))
+        if base is None:
+            inputs = self.chunk_hubs(sources)
+            self.roots.append((members, hub))
+        else:
+            rest = sorted(members - base[0])
+            inputs = [base[1], *(self.chunk_hubs(rest) if len(rest) >= HUB_MIN_INPUTS else rest)]
+            self.derived.append((members, hub))
+        for u in inputs:
+            self.add_edge(u, hub, CONTROL)
         return hub
 
     def new_hub(self, size: int) -> int:
