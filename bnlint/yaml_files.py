@@ -4,22 +4,30 @@ and every problem one line naming the file.
 PyYAML's ``safe_load`` in pure Python takes 40 ms for the built-in rules, a seventh of a
 pre-commit run on a small graph; ``CSafeLoader`` is the same safe loader (``SafeConstructor``:
 plain scalars, lists and mappings, no Python tags) on libyaml's parser, and is used when PyYAML
-was built with it.
+was built with it. Importing PyYAML costs 15-20 ms more (its reader compiles a large regular
+expression), so it is imported when a file is parsed: the built-in rules come parsed (see
+``known`` in :func:`read_mapping`), and most projects have no ``.bnlint.yaml``.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import stat
+from collections.abc import Mapping
 
-import yaml
 
-SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+def _yaml():
+    """PyYAML and its safe loader (libyaml's when available)."""
+    import yaml
+
+    return yaml, getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def safe_load(stream):
     """``yaml.safe_load``, on libyaml when available."""
-    return yaml.load(stream, Loader=SAFE_LOADER)  # noqa: S506 (a safe loader)
+    yaml, loader = _yaml()
+    return yaml.load(stream, Loader=loader)  # noqa: S506 (a safe loader)
 
 
 # Rule and configuration files are a few KB; anything much larger is not one.
@@ -27,18 +35,24 @@ MAX_YAML_BYTES = 1 << 20
 
 
 def read_mapping(path: str, error, mapping_required: str = "must be a mapping",
-                 empty: dict | None = None) -> dict:
+                 empty: dict | None = None, known: Mapping[str, str] | None = None) -> dict:
     """The mapping in the YAML file at ``path``. Problems raise ``error(path, None, message)``;
     an empty file gives ``empty`` when that is not None.
 
     Only a regular file of at most ``MAX_YAML_BYTES`` is read (a FIFO would block forever),
     and aliases are refused: expanding ``*references`` is how a few lines of YAML become
     gigabytes ("billion laughs"), and no rule or configuration needs them.
+
+    ``known`` maps the texts of files parsed before (:func:`parsed_texts`) to their mappings as
+    JSON: a file whose text is one of them is not parsed again.
     """
     text = read_text(path, error, MAX_YAML_BYTES)
+    if known is not None and text in known:
+        return json.loads(known[text])
+    yaml, loader = _yaml()
     try:
         if "*" in text:  # only a document with an alias needs its events checked
-            for event in yaml.parse(text, Loader=SAFE_LOADER):
+            for event in yaml.parse(text, Loader=loader):
                 if isinstance(event, yaml.AliasEvent):
                     mark = event.start_mark
                     raise error(path, None, f"YAML alias at line {mark.line + 1}: aliases "
@@ -57,6 +71,39 @@ def read_mapping(path: str, error, mapping_required: str = "must be a mapping",
         if not isinstance(key, str):
             raise error(path, None, f"key {key!r} is not a string")
     return data
+
+
+def parsed_texts(path: str) -> dict[str, str]:
+    """The texts and mappings :func:`write_parsed_texts` wrote to ``path``; empty when there is
+    no such file or it is not one (it only spares parsing, so it is never an error)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except (OSError, ValueError):
+        return {}
+    files = data.get("files") if isinstance(data, dict) else None
+    if not isinstance(files, dict):
+        return {}
+    return {text: parsed for text, parsed in files.items() if isinstance(parsed, str)}
+
+
+def write_parsed_texts(paths: list[str], error, output: str | None) -> str:
+    """The JSON for :func:`parsed_texts` of the YAML files at ``paths`` (each read with
+    :func:`read_mapping`); written to ``output`` unless it is None. A file whose mapping JSON
+    cannot hold unchanged (a date, a non-string key) raises ``error``."""
+    files = {}
+    for path in paths:
+        text = read_text(path, error, MAX_YAML_BYTES)
+        mapping = read_mapping(path, error)
+        encoded = json.dumps(mapping)
+        if json.loads(encoded) != mapping:
+            raise error(path, None, "holds values JSON cannot represent (dates, non-string keys)")
+        files[text] = encoded
+    document = json.dumps({"files": files}, indent=1) + "\n"
+    if output is not None:
+        with open(output, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(document)
+    return document
 
 
 def read_text(path: str, error, limit: int) -> str:

@@ -2,13 +2,19 @@
 file and key named."""
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 import textwrap
 
 import pytest
 
-from bnlint.engine.rules import load_rules
+from bnlint import yaml_files
+from bnlint.engine.rules import PARSED_RULES, load_rules, rule_files
 from bnlint.errors import RuleError
-from conftest import lint, run_cli, tf_fixture
+from bnlint.lint import builtin_rules_dir
+from conftest import ROOT, lint, run_cli, tf_fixture
 
 DOCS = """
 docs:
@@ -256,3 +262,65 @@ def test_findings_are_data(tmp_path):
     finding = json.loads(result.out)["findings"][0]
     assert set(finding) >= {"rule", "name", "severity", "path", "node", "line", "message", "fix"}
     assert finding["name"] == "missing-update-dependency"
+
+
+# -- the built-in rules come parsed --------------------------------------------------------------
+def test_parsed_builtin_rules_are_what_the_script_builds():
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "build_rules.py"),
+                             "--check"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_builtin_rules_load_without_importing_yaml():
+    result = subprocess.run([sys.executable, "-c", textwrap.dedent("""
+        import sys
+        from bnlint.lint import builtin_rules_dir
+        from bnlint.engine.rules import load_rules
+        print(len(load_rules([builtin_rules_dir()])), "yaml" in sys.modules)
+    """)], capture_output=True, text=True, cwd=ROOT)
+    assert result.stdout.split() == [str(len(load_rules([builtin_rules_dir()]))), "False"], \
+        result.stderr
+
+
+@pytest.fixture
+def yaml_parses(monkeypatch):
+    """The files parsed as YAML, not taken from a parsed.json."""
+    parsed = []
+    original = yaml_files.safe_load
+
+    def safe_load(text):
+        parsed.append(text.split("\n", 1)[0])
+        return original(text)
+
+    monkeypatch.setattr(yaml_files, "safe_load", safe_load)
+    return parsed
+
+
+def test_an_edited_rule_file_is_parsed_again(tmp_path, yaml_parses):
+    rules = tmp_path / "rules"
+    shutil.copytree(builtin_rules_dir(), rules)
+    path = rules / "BN101-missing-update-dependency.yaml"
+    path.write_text(path.read_text().replace("summary: A training step", "summary: A step"))
+    loaded = {rule.code: rule for rule in load_rules([str(rules)])}
+    assert loaded["BN101"].summary.startswith("A step uses a BN layer")
+    assert yaml_parses == ["code: BN101"]
+    assert sorted(loaded) == sorted(rule.code for rule in load_rules([builtin_rules_dir()]))
+
+
+def test_parsed_rules_are_what_parsing_the_yaml_gives():
+    known = yaml_files.parsed_texts(os.path.join(builtin_rules_dir(), PARSED_RULES))
+    paths = rule_files(builtin_rules_dir())
+    assert len(known) == len(paths)
+    for path in paths:
+        assert yaml_files.read_mapping(path, RuleError, known=known) == \
+            yaml_files.read_mapping(path, RuleError), path
+
+
+@pytest.mark.parametrize("damage", ["{not json", '{"files": []}', '["x"]', '{"files": {"a": 1}}'])
+def test_a_damaged_parsed_json_only_costs_parsing(tmp_path, yaml_parses, damage):
+    rules = tmp_path / "rules"
+    shutil.copytree(builtin_rules_dir(), rules)
+    (rules / PARSED_RULES).write_text(damage)
+    assert [rule.code for rule in load_rules([str(rules)])] == \
+        [rule.code for rule in load_rules([builtin_rules_dir()])]
+    assert len(yaml_parses) == len(rule_files(str(rules)))
