@@ -330,17 +330,22 @@ class _Builder:
         that. Inputs are serialized in order after the name and op, and TensorFlow names
         never contain ``^`` or byte 0x1A, so the bytes from the first ``^``-input entry to
         the end determine the control list exactly: the tails seen so far are kept by their
-        length and ends, and a node whose tail equals one of them gets that list's hub.
+        length, first and last control inputs and end, and a node whose tail equals one of
+        them gets that list's hub.
         """
         blob = proto.SerializeToString()
         match = _FIRST_CONTROL_ENTRY.search(blob)
         hub = bucket = None
         if match:
             # Hashing 10 KB tails thousands of times would cost more than the rest of the
-            # build: key by the tail's length and ends, then compare the whole tail in place.
+            # build: key by a few samples, then compare the whole tail in place. Lists that
+            # differ by a few ops of their own differ at their ends (TensorFlow writes them
+            # sorted by name), and the tail ends with attributes alike in many nodes: sample
+            # both ends of the list.
             start = match.start()
+            last = blob.rfind(b"^")  # the last control input's name, unless an attribute has ^
             bucket = self.serialized_hubs.setdefault(
-                (len(blob) - start, blob[start:start + 64], blob[-64:]), [])
+                (len(blob) - start, blob[start:start + 64], blob[last:last + 64], blob[-64:]), [])
             hub = next((known for tail, known in bucket if blob.endswith(tail)), None)
         if hub is None:
             hub = self.wire_main_inputs(v, list(inputs))
