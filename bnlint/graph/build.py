@@ -38,6 +38,7 @@ Two things keep a 50k-node training graph small:
 from __future__ import annotations
 
 import re
+from collections import deque
 
 import networkx as nx
 
@@ -168,9 +169,10 @@ class _Builder:
         self.succ: dict[int, dict] = {}
         self.pred: dict[int, dict] = {}
         self.hubs: dict[tuple, int] = {}
-        # (members, hub) of the long lists built from chunks, and of those built on another's
-        self.roots: list[tuple[frozenset, int]] = []
-        self.derived: list[tuple[frozenset, int]] = []
+        # (members, hub) of the latest long lists built from chunks, and of those built on
+        # another's: a few sets of hundreds of ids each, not one per list
+        self.roots: deque[tuple[frozenset, int]] = deque(maxlen=GROUP_CANDIDATES)
+        self.derived: deque[tuple[frozenset, int]] = deque(maxlen=GROUP_CANDIDATES)
         self.chunks: dict[tuple, int] = {}
         self.serialized_hubs: dict[tuple, list[tuple[bytes, int]]] = {}
         self.index: dict[str, int] = {}
@@ -221,7 +223,7 @@ class _Builder:
         """
         members = frozenset(sources)
         base = None
-        for group in (*self.roots[-GROUP_CANDIDATES:], *self.derived[-GROUP_CANDIDATES:]):
+        for group in (*self.roots, *self.derived):
             if group[0] <= members and (base is None or len(group[0]) > len(base[0])):
                 base = group
         hub = self.new_hub(len(sources))
@@ -484,7 +486,7 @@ class _Builder:
             nodes[node] = {
                 "name": f"{prefix}/{arg_name}", "op": "_Arg", "kind": "op", "device": "",
                 "attrs": {}, "inputs": (source,) if source else (), "line": None,
-                "index": position, "function": function, "call_site": site, "branch": branch,
+                "function": function, "call_site": site, "branch": branch,
             }
             succ[node] = {}
             if source:
