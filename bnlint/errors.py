@@ -38,6 +38,16 @@ class InputError(BnlintError):
                 "message": self.message}
 
 
+class CorruptAttribute(BnlintError):
+    """A node attribute that cannot be parsed. A binary graph's attributes are parsed when an
+    analysis reads one (:func:`bnlint.sources.protos.lazy_class`), so this is found while the
+    file is linted, and reported as its error."""
+
+    def __init__(self, node: str, key: str | None, detail: str):
+        what = f"attribute '{key}'" if key is not None else "an attribute"
+        super().__init__(f"corrupt graph: {what} of node '{node}' cannot be parsed ({detail})")
+
+
 class RuleError(BnlintError):
     """A rule file that is not valid: names the file and the offending key."""
 

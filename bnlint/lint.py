@@ -16,7 +16,7 @@ from .analyses import analyze
 from .analyses.keras import analyze_keras
 from .engine.rules import Rule
 from .engine.run import run_rules
-from .errors import InputError, one_line
+from .errors import CorruptAttribute, InputError, one_line
 from .findings import Finding, Note
 from .graph.build import build_graph, op_origin
 from .graph.keras_build import build_keras_graph
@@ -230,6 +230,8 @@ def lint_file(path: str, rules: list[Rule], policy: Policy) -> FileResult:
         return FileResult(skipped=[Skipped(path, str(exc))])
     except InputError as exc:
         return FileResult(errors=[exc])
+    except CorruptAttribute as exc:  # parsed only when an analysis read it
+        return FileResult(errors=[InputError(path, str(exc))])
     except (RecursionError, MemoryError) as exc:
         return FileResult(errors=[InputError(
             path, f"graph too large to analyse ({type(exc).__name__})")])

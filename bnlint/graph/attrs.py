@@ -22,7 +22,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..sources.protos import DataType
+from ..errors import CorruptAttribute, one_line
+from ..sources.protos import AttrEntry, DataType, DecodeError
 
 _DTYPE_ALIASES = {
     "float": "float32", "double": "float64", "half": "float16",
@@ -126,6 +127,45 @@ def _shape(proto) -> list[int | None] | None:
     return [dim.size if dim.size >= 0 else None for dim in proto.dim]
 
 
+_KEY_PREFIXES: dict[str, bytes] = {}
+
+
+def entry_value(entries, key: str):
+    """The AttrValue of ``key`` among a NodeDef's attribute map entries as bytes, or None.
+
+    Writers put an entry's key (field 1) before its value, so the entries of other keys are
+    told apart by their first bytes without being parsed. One that does not start with a key
+    is parsed to see, and, as when a map is parsed, the last entry of a key wins.
+
+    >>> entry = AttrEntry(key="T"); entry.value.type = 1
+    >>> other = AttrEntry(key="Tidx"); other.value.type = 3
+    >>> entry_value([other.SerializeToString(), entry.SerializeToString()], "T").type
+    1
+    >>> entry_value([other.SerializeToString()], "T") is None
+    True
+    """
+    prefix = _KEY_PREFIXES.get(key)
+    if prefix is None:
+        encoded = key.encode("utf-8")
+        prefix = _KEY_PREFIXES[key] = b"\n" + _varint(len(encoded)) + encoded
+    found = None
+    for raw in entries:
+        if raw.startswith(prefix) or not raw.startswith(b"\n"):
+            entry = AttrEntry.FromString(raw)
+            if entry.key == key:
+                found = entry.value
+    return found
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while value > 0x7F:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
 def decode_attr(value) -> Any:
     """One AttrValue as a Python value: str, int, float, bool, dtype name, shape list, Tensor
     (a scalar tensor as its value), function ``{"name":..., "attr":...}`` or a list of these."""
@@ -169,7 +209,9 @@ class Attrs(Mapping):
     """A read-only mapping over a NodeDef's ``attr`` map that decodes values on first access.
 
     It holds the NodeDef and reads its map, and makes its cache, only when first asked: most
-    of a graph's nodes never are.
+    of a graph's nodes never are. A NodeDef parsed with the lazy classes
+    (:func:`bnlint.sources.protos.lazy_class`) holds its map's entries as bytes: only the entry
+    asked for is parsed (:func:`entry_value`).
     """
 
     __slots__ = ("_node_def", "_cache")
@@ -185,16 +227,34 @@ class Attrs(Mapping):
         elif key in cache:
             return cache[key]
         proto = self._node_def.attr
-        if key not in proto:
-            raise KeyError(key)
-        value = cache[key] = decode_attr(proto[key])
+        if isinstance(proto, Mapping):  # the full classes' map
+            if key not in proto:
+                raise KeyError(key)
+            found = proto[key]
+        else:
+            try:
+                found = entry_value(proto, key)
+            except DecodeError as exc:
+                raise CorruptAttribute(self._node_def.name, key, one_line(exc)) from None
+            if found is None:
+                raise KeyError(key)
+        value = cache[key] = decode_attr(found)
         return value
 
+    def _keys(self) -> set[str]:
+        proto = self._node_def.attr
+        if isinstance(proto, Mapping):
+            return set(proto)
+        try:
+            return {AttrEntry.FromString(raw).key for raw in proto}
+        except DecodeError as exc:
+            raise CorruptAttribute(self._node_def.name, None, one_line(exc)) from None
+
     def __iter__(self):
-        return iter(sorted(self._node_def.attr))
+        return iter(sorted(self._keys()))
 
     def __len__(self) -> int:
-        return len(self._node_def.attr)
+        return len(self._keys())
 
     def __repr__(self) -> str:
         return f"Attrs({dict(self)!r})"

@@ -20,6 +20,16 @@ def _message_class(kind: str):
     return protos.GraphDef if kind == GRAPH_DEF else protos.MetaGraphDef
 
 
+_FULL_NAMES = {GRAPH_DEF: "tensorflow.GraphDef", META_GRAPH_DEF: "tensorflow.MetaGraphDef",
+               SAVED_MODEL: "tensorflow.SavedModel"}
+
+
+def _binary_class(kind: str):
+    """The class a binary file of ``kind`` is parsed with: its nodes' attributes are decoded
+    when read (:func:`bnlint.sources.protos.lazy_class`)."""
+    return protos.lazy_class(_FULL_NAMES[kind])
+
+
 class NotAGraph(Exception):
     """The file is readable but holds no TensorFlow graph; it is skipped, not an error."""
 
@@ -76,7 +86,7 @@ _CHECKPOINT_STEP = re.compile(r"\.ckpt-(\d+)\.meta\Z")
 def _load_binary(data: bytes, candidates: tuple[str, ...], display: str) -> list[GraphInput]:
     failure = None
     for kind in candidates:
-        cls = _message_class(kind)
+        cls = _binary_class(kind)
         try:
             message = cls.FromString(data)
         except (protos.DecodeError, RuntimeError, ValueError) as exc:
