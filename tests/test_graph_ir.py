@@ -179,7 +179,8 @@ def test_tf2_while_bodies_are_inlined():
 
 
 def test_function_boundary_edges_carry_ports():
-    """Call inputs feed the body's _Arg nodes; body return values feed the call's outputs."""
+    """Call inputs feed the body's ops that read them (no _Arg node between); body return
+    values feed the call's outputs."""
     graph = graph_of("v2", "layers_missing_deps.meta")
     site = by_name(graph, "block1/bn/cond")
     returned = [(graph.nodes[u]["name"], port)
@@ -189,8 +190,11 @@ def test_function_boundary_edges_carry_ports():
     assert outputs >= {0, 1, 2}  # y, batch_mean and batch_variance of both branches
     fused = [n for n, d in graph.nodes(data=True)
              if d["op"] == "FusedBatchNormV3" and d.get("call_site") == site]
+    assert len(fused) == 2
+    x = graph.nodes[site]["inputs"][-1]  # after the predicate and the variables: the input
+    assert graph.nodes[x[0]]["name"] == "block1/conv/Conv2D"
     for node in fused:
-        x_arg = graph.nodes[node]["inputs"][0][0]
-        assert graph.nodes[x_arg]["op"] == "_Arg"
-        (source, port), = graph.nodes[x_arg]["inputs"]
-        assert graph.edges[source, x_arg]["ports"] == ((port, 0),)
+        assert graph.nodes[node]["inputs"][0] == x
+        assert graph.edges[x[0], node]["ports"] == ((x[1], 0),)
+    assert not [n for n, d in graph.nodes(data=True)
+                if d["op"] == "_Arg" and d.get("call_site") == site]

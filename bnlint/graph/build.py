@@ -15,8 +15,9 @@ pairs it stands for, as a tuple (one edge may carry several). Edges share their 
 Function bodies are part of the graph. Each call site (``If``/``StatelessIf``, ``Case``,
 ``While``, ``PartitionedCall``/``StatefulPartitionedCall``, or an op named after a library
 function) gets its own copy of the callee, named ``<call>/<branch>/<node>`` (``then``/``else``
-for conditionals, ``cond``/``body`` for loops, no branch for plain calls). The copy's ``_Arg``
-nodes are fed by the call's inputs; its return values, control returns and every body node
+for conditionals, ``cond``/``body`` for loops, no branch for plain calls). The copy's ops take
+the call's inputs where the body reads its arguments (an edge from the producer outside to the
+op inside, no ``_Arg`` node between); its return values, control returns and every body node
 without consumers feed the call node, so "running the call runs the body" and "the body reads
 that variable" are plain reachability. A call node's ``returns`` maps each branch to the
 ``(node, port)`` producing each of its outputs. The predicate of an ``If``/``Case`` feeds its
@@ -436,10 +437,11 @@ class _Builder:
 
     def gate(self, predicate: int, first: int) -> None:
         """Make a branch body depend on the predicate choosing it, as TF1's Switch and pivot
-        do: a control edge into each of its ``_Arg``s and ops without inputs."""
-        for node in range(first, len(self.nodes)):
-            data = self.nodes[node]
-            if data["kind"] == "op" and (data["op"] == "_Arg" or not self.pred[node]):
+        do: a control edge into each of its ops that no op of the body feeds (those that read
+        only the call's inputs, or nothing)."""
+        nodes, pred = self.nodes, self.pred
+        for node in range(first, len(nodes)):
+            if nodes[node]["kind"] == "op" and all(u < first for u in pred[node]):
                 self.add_edge(predicate, node, CONTROL)
 
     def link(self, site: int, function: str, arguments, stack) -> list:
@@ -480,23 +482,18 @@ class _Builder:
         nodes, succ, pred = self.nodes, self.succ, self.pred
         passed = len(arguments) if arguments else 0
         for position, arg in enumerate(signature.input_arg):
-            # add_node and add_data_edge, inlined: a BN branch takes a dozen arguments
-            arg_name, node = arg.name, len(nodes)
-            source = arguments[position] if position < passed else None
-            nodes[node] = {
-                "name": f"{prefix}/{arg_name}", "op": "_Arg", "kind": "op", "device": "",
-                "attrs": {}, "inputs": (source,) if source else (), "line": None,
+            if position < passed:  # the body reads what the call passes
+                local[arg.name] = arguments[position]
+                continue
+            # a body shared by several calls, which feed its _Arg nodes (see link), or an
+            # argument the call does not pass
+            node = self.add_node({
+                "name": f"{prefix}/{arg.name}", "op": "_Arg", "kind": "op", "device": "",
+                "attrs": {}, "inputs": (), "line": None,
                 "function": function, "call_site": site, "branch": branch,
-            }
-            succ[node] = {}
-            if source:
-                edge = data_edge(None, source[1], 0)
-                pred[node] = {source[0]: edge}
-                succ[source[0]][node] = edge
-            else:
-                pred[node] = {}
+            })
             args.append(node)
-            local[arg_name] = (node, 0)
+            local[arg.name] = (node, 0)
         lines = self.source.function_lines.get(function) or ()
         protos = list(fdef.node_def)
         first = len(self.nodes)

@@ -1,8 +1,9 @@
 """Where a tensor's value comes from: through identities, control-flow plumbing and calls.
 
-A BN op in a ``tf.cond`` branch reads its gamma through ``ReadVariableOp(_Arg)`` whose argument
-is fed by the ``If`` node's input, which is the ``VarHandleOp``; in TF1 form it reads
-``Switch(gamma/read)``. :func:`origins` walks such chains back to the ops that produce the value.
+A BN op in a ``tf.cond`` branch reads its gamma through a ``ReadVariableOp`` of the ``If`` node's
+input, which is the ``VarHandleOp`` (through an ``_Arg`` in a body that several calls share);
+in TF1 form it reads ``Switch(gamma/read)``. :func:`origins` walks such chains back to the ops
+that produce the value.
 """
 
 from __future__ import annotations
