@@ -45,6 +45,8 @@ def is_gradient_scope(name: str, index=None) -> str | None:
     ``index`` (op names of the graph) the scope is found for any ``name``, else only for
     TensorFlow's default ``gradients``/``gradients_N``.
     """
+    if "gradients" not in name and "_grad/" not in name:  # most names: no pattern to run
+        return None
     match = _GRADIENT_SCOPE.match(name)
     if match:
         return match.group(1)
@@ -76,9 +78,14 @@ def evaluation_outputs(graph, apply_ops, steps) -> dict[str, frozenset[int]]:
     decided = _decided(graph)
     outputs: dict[str, list[int]] = {}
     gradient_sinks: dict[str, list[int]] = {}
+    not_a_use: dict[str, bool] = {}  # by op type: a few dozen of them among thousands of sinks
     for sink in sinks(graph):
         data = nodes[sink]
-        if sink in steps or _NOT_A_USE.match(data["op"]):
+        op = data["op"]
+        skip = not_a_use.get(op)
+        if skip is None:
+            skip = not_a_use[op] = bool(_NOT_A_USE.match(op))
+        if skip or sink in steps:
             continue
         scope = is_gradient_scope(data["name"], index)
         if scope is not None:
