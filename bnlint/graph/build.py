@@ -153,7 +153,8 @@ def data_edge(edge: dict | None, src_port, dst_port) -> dict:
 
 
 # The shared edges from output 0 into input 0, 1, 2 ... : the most common by far.
-_FROM_OUTPUT_0 = tuple(data_edge(None, 0, position) for position in range(32))
+_SHARED_POSITIONS = 32
+_FROM_OUTPUT_0 = tuple(data_edge(None, 0, position) for position in range(_SHARED_POSITIONS))
 
 
 class _Builder:
@@ -291,6 +292,7 @@ class _Builder:
     def build(self) -> nx.DiGraph:
         graph_def = self.source.graph_def
         lines = self.source.node_lines or ()
+        known_lines = len(lines)
         protos = graph_def.node
         count = len(protos)
         index, nodes, library = self.index, self.nodes, self.library
@@ -301,7 +303,7 @@ class _Builder:
             nodes[position] = {
                 "name": name, "op": op, "kind": "op", "device": proto.device,
                 "attrs": Attrs(proto), "inputs": (),
-                "line": lines[position] if position < len(lines) else None,
+                "line": lines[position] if position < known_lines else None,
             }
             if op in _CALLING_OPS or op in library:
                 callers.append(position)
@@ -403,7 +405,7 @@ class _Builder:
             if nodes[u]["op"] not in _LOOP_BACK:
                 edge = pred.get(u)
                 pred[u] = succ[u][v] = (_FROM_OUTPUT_0[position]
-                                        if edge is None and position < len(_FROM_OUTPUT_0)
+                                        if edge is None and position < _SHARED_POSITIONS
                                         else data_edge(edge, 0, position))
             data_inputs.append((u, 0))
         if data_inputs:
@@ -495,6 +497,7 @@ class _Builder:
             args.append(node)
             local[arg.name] = (node, 0)
         lines = self.source.function_lines.get(function) or ()
+        known_lines = len(lines)
         protos = list(fdef.node_def)
         first = len(self.nodes)
         body: dict[str, int] = {}
@@ -509,7 +512,7 @@ class _Builder:
             nodes[node] = {
                 "name": name, "op": op, "kind": "op", "device": proto.device,
                 "attrs": Attrs(proto), "inputs": (),
-                "line": lines[node - first] if node - first < len(lines) else None,
+                "line": lines[node - first] if node - first < known_lines else None,
                 "function": function, "call_site": site, "branch": branch,
             }
             succ[node] = {}
@@ -566,9 +569,13 @@ class _Builder:
                 if names and arg in names:
                     port += names.index(arg)
                 tensor = (u, port)
-            u = tensor[0]
+            u, port = tensor
             if nodes[u]["op"] not in _LOOP_BACK:
-                pred[u] = succ[u][v] = data_edge(pred.get(u), tensor[1], len(data_inputs))
+                edge, position = pred.get(u), len(data_inputs)
+                pred[u] = succ[u][v] = (_FROM_OUTPUT_0[position]  # as in wire_main_inputs
+                                        if edge is None and port == 0
+                                        and position < _SHARED_POSITIONS
+                                        else data_edge(edge, port, position))
             data_inputs.append(tensor)
         if controls:
             self.control_from(controls, v)
