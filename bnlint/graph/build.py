@@ -443,7 +443,7 @@ class _Builder:
         only the call's inputs, or nothing)."""
         nodes, pred = self.nodes, self.pred
         for node in range(first, len(nodes)):
-            if nodes[node]["kind"] == "op" and all(u < first for u in pred[node]):
+            if nodes[node]["kind"] == "op" and max(pred[node], default=-1) < first:
                 self.add_edge(predicate, node, CONTROL)
 
     def link(self, site: int, function: str, arguments, stack) -> list:
