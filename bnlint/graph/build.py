@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
+from collections.abc import Sequence
 
 import networkx as nx
 
@@ -316,7 +317,7 @@ class _Builder:
             if size >= HUB_MIN_INPUTS and inputs[size - 1][0] == "^":
                 self.wire_long_inputs(v, proto, inputs)
             elif size:
-                self.wire_main_inputs(v, list(inputs))
+                self.wire_main_inputs(v, inputs)
         self.inline_calls(callers, stack=())
         return self.assemble()
 
@@ -353,7 +354,7 @@ class _Builder:
                 (len(blob) - start, blob[start:start + 64], blob[last:last + 64], blob[-64:]), [])
             hub = next((known for tail, known in bucket if blob.endswith(tail)), None)
         if hub is None:
-            hub = self.wire_main_inputs(v, list(inputs))
+            hub = self.wire_main_inputs(v, inputs)
             if bucket is not None and hub is not None:
                 bucket.append((blob[start:], hub))
             return
@@ -382,7 +383,7 @@ class _Builder:
             self.add_data_edge(u, v, port, position)
         return u, port
 
-    def wire_main_inputs(self, v: int, raw: list[str]) -> int | None:
+    def wire_main_inputs(self, v: int, raw: Sequence[str]) -> int | None:
         """Wire ``v``'s inputs; returns the hub its control inputs go through, if any."""
         data_inputs = []
         hub = None
@@ -521,7 +522,7 @@ class _Builder:
                 index[name] = node
         self.inlined += len(protos) + len(args)
         for position, proto in enumerate(protos):
-            self.wire_body_inputs(first + position, list(proto.input), body, local)
+            self.wire_body_inputs(first + position, proto.input, body, local)
         self.inline_calls(callers, stack + (function,))
         returned = fdef.ret
         rets = [self.body_tensor(returned.get(arg.name, ""), body, local)
@@ -546,7 +547,7 @@ class _Builder:
             return node, index
         return node, 0
 
-    def wire_body_inputs(self, v: int, raw: list[str], body: dict, local: dict) -> None:
+    def wire_body_inputs(self, v: int, raw: Sequence[str], body: dict, local: dict) -> None:
         nodes, succ, pred = self.nodes, self.succ, self.pred[v]
         output_args = self.output_args
         data_inputs = []
