@@ -7,7 +7,7 @@ import os
 import pytest
 from google.protobuf.message import DecodeError
 
-from bnlint.graph.attrs import Attrs, entry_value
+from bnlint.graph.attrs import Attrs, entry_class, entry_value
 from bnlint.sources import protos
 from bnlint.sources.sniff import sniff
 from bnlint.sources.tf_files import _binary_class, _message_class
@@ -53,7 +53,7 @@ def test_the_lazy_classes_lose_nothing_and_decode_alike():
 
 
 def entry(key, **value):
-    message = protos.AttrEntry(key=key)
+    message = entry_class()(key=key)
     for field, content in value.items():
         setattr(message.value, field, content)
     return message.SerializeToString()
@@ -67,7 +67,7 @@ def test_an_entry_is_found_by_its_key_and_the_last_one_wins():
 
 
 def test_an_entry_written_value_first_is_still_found():
-    value = protos.AttrEntry(key="x").value
+    value = entry_class()(key="x").value
     value.b = True
     body = value.SerializeToString()
     backwards = b"\x12" + bytes([len(body)]) + body + b"\x0a\x0bis_training"
@@ -91,8 +91,8 @@ def test_a_corrupt_attribute_is_the_files_error(tmp_path):
     path.write_bytes(graph.SerializeToString())
     result = run_cli(path, "--format", "json", "--no-cache")
     assert result.code == 2
-    assert json.loads(result.out)["errors"] == [{
-        "path": str(path), "line": None, "column": None,
-        "message": "corrupt graph: attribute 'is_training' of node 'bn/FusedBatchNormV3' cannot "
-                   "be parsed (Error parsing message with type 'tensorflow.NodeDef.AttrEntry': "
-                   "Wire format was corrupt)"}]
+    (error,) = json.loads(result.out)["errors"]
+    assert error["path"] == str(path)
+    # what follows is protobuf's own words, which differ between its versions
+    assert error["message"].startswith("corrupt graph: attribute 'is_training' of node "
+                                       "'bn/FusedBatchNormV3' cannot be parsed (Error parsing")

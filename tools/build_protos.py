@@ -54,7 +54,10 @@ UNREAD_FIELDS = {
 }
 
 
-# The lazy set: these map fields become ``repeated bytes`` (each entry's bytes as written) ...
+# The lazy set: these map fields become ``repeated bytes`` (each entry's bytes as written), and
+# their entry messages plain messages: a map entry message is meant to live in its map, and
+# parsing or building one alone relies on what protobuf does not promise (a test doing so
+# failed once under protobuf 4.21) ...
 RAW_MAP_FIELDS = {"tensorflow.NodeDef.attr"}
 # ... and these are left out (kept as unknown fields).
 LAZY_UNREAD_FIELDS = {
@@ -193,8 +196,12 @@ def lazy(data: bytes) -> bytes:
             message.field.extend(kept)
             for field in message.field:
                 if f"{name}.{field.name}" in RAW_MAP_FIELDS:
+                    entry = field.type_name.rsplit(".", 1)[-1]
                     field.type = descriptor_pb2.FieldDescriptorProto.TYPE_BYTES
                     field.ClearField("type_name")
+                    for nested in message.nested_type:  # a plain message now, parsed alone
+                        if nested.name == entry:
+                            nested.ClearField("options")
     return result.SerializeToString(deterministic=True)
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import CorruptAttribute, one_line
-from ..sources.protos import AttrEntry, DataType, DecodeError
+from ..sources.protos import DataType, DecodeError, lazy_class
 
 _DTYPE_ALIASES = {
     "float": "float32", "double": "float64", "half": "float16",
@@ -130,6 +130,11 @@ def _shape(proto) -> list[int | None] | None:
 _KEY_PREFIXES: dict[str, bytes] = {}
 
 
+def entry_class():
+    """The message of one attribute map entry as the lazy classes keep it (``key``, ``value``)."""
+    return lazy_class("tensorflow.NodeDef.AttrEntry")
+
+
 def entry_value(entries, key: str):
     """The AttrValue of ``key`` among a NodeDef's attribute map entries as bytes, or None.
 
@@ -137,8 +142,8 @@ def entry_value(entries, key: str):
     told apart by their first bytes without being parsed. One that does not start with a key
     is parsed to see, and, as when a map is parsed, the last entry of a key wins.
 
-    >>> entry = AttrEntry(key="T"); entry.value.type = 1
-    >>> other = AttrEntry(key="Tidx"); other.value.type = 3
+    >>> entry = entry_class()(key="T"); entry.value.type = 1
+    >>> other = entry_class()(key="Tidx"); other.value.type = 3
     >>> entry_value([other.SerializeToString(), entry.SerializeToString()], "T").type
     1
     >>> entry_value([other.SerializeToString()], "T") is None
@@ -149,9 +154,10 @@ def entry_value(entries, key: str):
         encoded = key.encode("utf-8")
         prefix = _KEY_PREFIXES[key] = b"\n" + _varint(len(encoded)) + encoded
     found = None
+    parse = entry_class().FromString
     for raw in entries:
         if raw.startswith(prefix) or not raw.startswith(b"\n"):
-            entry = AttrEntry.FromString(raw)
+            entry = parse(raw)
             if entry.key == key:
                 found = entry.value
     return found
@@ -246,7 +252,8 @@ class Attrs(Mapping):
         if isinstance(proto, Mapping):
             return set(proto)
         try:
-            return {AttrEntry.FromString(raw).key for raw in proto}
+            parse = entry_class().FromString
+            return {parse(raw).key for raw in proto}
         except DecodeError as exc:
             raise CorruptAttribute(self._node_def.name, None, one_line(exc)) from None
 

@@ -87,14 +87,12 @@ BundleHeaderProto = message_class("tensorflow.BundleHeaderProto")
 BundleEntryProto = message_class("tensorflow.BundleEntryProto")
 # A TF2 checkpoint's object graph (the ``_CHECKPOINTABLE_OBJECT_GRAPH`` tensor).
 TrackableObjectGraph = message_class("tensorflow.TrackableObjectGraph")
-# One entry of a NodeDef's attribute map, as the lazy classes keep it.
-AttrEntry = message_class("tensorflow.NodeDef.AttrEntry")
 # Keras' keras_metadata.pb: each SavedObject's node_path and JSON metadata.
 SavedMetadata = message_class("third_party.py.tf_keras.protobuf.SavedMetadata")
 DataType = enum_type_wrapper.EnumTypeWrapper(POOL.FindEnumTypeByName("tensorflow.DataType"))
 
 __all__ = [
-    "POOL", "AttrEntry", "BundleEntryProto", "BundleHeaderProto", "DataType", "DecodeError",
+    "POOL", "BundleEntryProto", "BundleHeaderProto", "DataType", "DecodeError",
     "GraphDebugInfo", "GraphDef", "MetaGraphDef", "SavedMetadata", "SavedModel",
     "TrackableObjectGraph", "VariableDef", "lazy_class", "message_class", "text_format",
 ]
