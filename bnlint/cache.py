@@ -159,6 +159,9 @@ def _file_digest(path: str) -> str:
     info = os.stat(path)
     if not stat.S_ISREG(info.st_mode):
         raise OSError(f"not a regular file: {path}")
+    found = prefetch.digest(info)
+    if found is not None:
+        return found
     read_ahead = prefetch.peek(info)
     if read_ahead is not None:
         return hashlib.sha256(read_ahead).hexdigest()

@@ -194,7 +194,8 @@ def main(argv: list[str] | None = None, exiting: bool = False) -> int:
     from .sources import prefetch
 
     if not (args.list_rules or args.show_files or args.show_settings):
-        prefetch.start(args.paths)  # while the linting machinery is imported
+        # while the linting machinery is imported
+        prefetch.start(args.paths, digest=_caching(args))
     try:
         return _run(parser, args, exiting)
     except BnlintError as exc:
@@ -311,11 +312,18 @@ def _use_color(choice: str, output_file: str | None) -> bool:
         return False
 
 
+def _caching(args) -> bool:
+    """Whether the options (and ``BNLINT_NO_CACHE``) leave results cached."""
+    from .cache import disabled_by_environment
+
+    return not (args.no_cache or (disabled_by_environment() and not args.cache_dir))
+
+
 def _cache(args, config):
     """The cache the options ask for, or None."""
-    from .cache import Cache, default_directory, disabled_by_environment
+    from .cache import Cache, default_directory
 
-    if args.no_cache or (disabled_by_environment() and not args.cache_dir):
+    if not _caching(args):
         return None
     return Cache(args.cache_dir or default_directory(config.root if config.path else None))
 

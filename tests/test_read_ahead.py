@@ -84,3 +84,38 @@ def test_the_cache_key_hashes_the_bytes_read_ahead(tmp_path, monkeypatch):
     prefetch.forget()
     with pytest.raises(PermissionError):
         _file_digest(str(path))
+
+
+def test_the_cache_key_takes_the_digest_computed_ahead(tmp_path, monkeypatch):
+    path = tmp_path / "graph.meta"
+    shutil.copyfile(BUGGY, path)
+    expected = _file_digest(str(path))
+    prefetch.start([str(path)], digest=True)
+    assert prefetch.digest(os.stat(path)) == expected
+
+    class Unhashable:
+        @staticmethod
+        def sha256(*args):
+            raise AssertionError("hashed again")
+
+    monkeypatch.setattr(bnlint.cache, "hashlib", Unhashable)
+    assert _file_digest(str(path)) == expected
+    prefetch.forget()
+
+
+def test_the_file_is_hashed_ahead_only_when_results_are_cached(monkeypatch, tmp_path):
+    started = []
+    original = prefetch.start
+
+    def start(paths, digest=False):
+        started.append(digest)
+        original(paths, digest)
+
+    monkeypatch.setattr(prefetch, "start", start)
+    copy = tmp_path / "graph.meta"
+    shutil.copyfile(BUGGY, copy)
+    run_cli(copy, "--format", "json", "--cache-dir", tmp_path / "cache")
+    run_cli(copy, "--format", "json", "--no-cache")
+    monkeypatch.setenv("BNLINT_NO_CACHE", "1")
+    run_cli(copy, "--format", "json")
+    assert started == [True, False, False]
