@@ -1,4 +1,5 @@
-"""Resource limits a user may need to raise, read from the environment.
+"""Resource limits: those a user may need to raise, read from the environment, and the size
+of the largest file bnlint reads.
 
 >>> import os
 >>> os.environ["BNLINT_EXAMPLE"] = "120"
@@ -13,6 +14,10 @@ from __future__ import annotations
 
 import math
 import os
+
+# Protocol buffers are limited to 2 GiB; TensorFlow cannot have written a larger graph file,
+# and bnlint reads no larger Keras file either.
+MAX_FILE_BYTES = 2**31 - 1
 
 
 def positive_number(name: str, default, kind=float):

@@ -22,13 +22,13 @@ class StandardInput:
             return self
         import tempfile
 
-        from .sources.files import MAX_BYTES
+        from .limits import MAX_FILE_BYTES
 
         self.directory = tempfile.mkdtemp(prefix="bnlint-stdin-")
         name = os.path.basename(self.args.stdin_filename or "") or "stdin"
         self.path = os.path.join(self.directory, name)
         with open(self.path, "wb") as out:
-            out.write(sys.stdin.buffer.read(MAX_BYTES + 1))
+            out.write(sys.stdin.buffer.read(MAX_FILE_BYTES + 1))
         self.paths = [self.path if path == "-" else path for path in self.paths]
         self.policy.alias(self.path, os.path.abspath(self.args.stdin_filename or "stdin"))
         return self

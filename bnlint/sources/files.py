@@ -12,14 +12,12 @@ import re
 import stat
 
 from ..errors import InputError
+from ..limits import MAX_FILE_BYTES
 from . import prefetch
 from .graph_input import GraphInput
 from .keras_files import KerasInput, NotAModel, load_keras_bytes, load_keras_metadata, sniff_keras
 from .tf_files import NotAGraph, load_tf_bytes
 
-# Protocol buffers are limited to 2 GiB; TensorFlow cannot have written a larger graph file,
-# and bnlint reads no larger Keras file either.
-MAX_BYTES = 2**31 - 1
 KERAS_METADATA = "keras_metadata.pb"
 
 
@@ -35,7 +33,7 @@ def read_limited(path: str, display: str) -> bytes:
         if not stat.S_ISREG(status.st_mode):
             raise Skip(f"not a regular file ({_file_kind(status.st_mode)}): not read")
         size = status.st_size
-        if size > MAX_BYTES:
+        if size > MAX_FILE_BYTES:
             raise InputError(
                 display,
                 f"file is {size / 2**30:.1f} GiB, over the 2 GiB limit of a protocol buffer; "
@@ -44,7 +42,7 @@ def read_limited(path: str, display: str) -> bytes:
         data = prefetch.take(status)
         if data is None:
             with open(path, "rb") as handle:
-                data = handle.read(MAX_BYTES + 1)
+                data = handle.read(MAX_FILE_BYTES + 1)
     except (InputError, Skip):
         raise
     except OSError as exc:

@@ -27,8 +27,8 @@ import os
 import stat
 import threading
 
-# Larger files are read (and refused) by the loader itself.
-MAX_BYTES = 2**31 - 1
+from ..limits import MAX_FILE_BYTES  # larger files are read (and refused) by the loader itself
+
 # Files the loader reads whole. Not a checkpoint's shards and index (read only in part, with
 # the graph saved beside them), nor anything else a directory may hold.
 READ_WHOLE = (".pb", ".pbtxt", ".meta", ".h5", ".hdf5", ".keras", ".json")
@@ -48,7 +48,7 @@ class _Read:
         try:
             with open(self.path, "rb") as handle:
                 status = os.fstat(handle.fileno())
-                if stat.S_ISREG(status.st_mode) and status.st_size <= MAX_BYTES:
+                if stat.S_ISREG(status.st_mode) and status.st_size <= MAX_FILE_BYTES:
                     self.data = handle.read()
                     self.status = status
         except (OSError, MemoryError):
@@ -89,7 +89,7 @@ def start(paths: list[str], digest: bool = False) -> None:
     except (OSError, ValueError):
         return
     key = (status.st_dev, status.st_ino)
-    if stat.S_ISREG(status.st_mode) and status.st_size <= MAX_BYTES and key not in _reads:
+    if stat.S_ISREG(status.st_mode) and status.st_size <= MAX_FILE_BYTES and key not in _reads:
         _reads[key] = _Read(path, digest)
 
 
