@@ -49,6 +49,12 @@ def read_mapping(path: str, error, mapping_required: str = "must be a mapping",
     text = read_text(path, error, MAX_YAML_BYTES)
     if known is not None and text in known:
         return json.loads(known[text])
+    return parse_mapping(text, path, error, mapping_required, empty)
+
+
+def parse_mapping(text: str, path: str, error, mapping_required: str = "must be a mapping",
+                  empty: dict | None = None) -> dict:
+    """The mapping in ``text``, the YAML of the file at ``path``: see :func:`read_mapping`."""
     yaml, loader = _yaml()
     try:
         if "*" in text:  # only a document with an alias needs its events checked
@@ -88,13 +94,13 @@ def parsed_texts(path: str) -> dict[str, str]:
 
 
 def write_parsed_texts(paths: list[str], error, output: str | None) -> str:
-    """The JSON for :func:`parsed_texts` of the YAML files at ``paths`` (each read with
-    :func:`read_mapping`); written to ``output`` unless it is None. A file whose mapping JSON
-    cannot hold unchanged (a date, a non-string key) raises ``error``."""
+    """The JSON for :func:`parsed_texts` of the YAML files at ``paths`` (each parsed as
+    :func:`read_mapping` parses it); written to ``output`` unless it is None. A file whose
+    mapping JSON cannot hold unchanged (a date, a non-string key) raises ``error``."""
     files = {}
     for path in paths:
         text = read_text(path, error, MAX_YAML_BYTES)
-        mapping = read_mapping(path, error)
+        mapping = parse_mapping(text, path, error)
         encoded = json.dumps(mapping)
         if json.loads(encoded) != mapping:
             raise error(path, None, "holds values JSON cannot represent (dates, non-string keys)")
