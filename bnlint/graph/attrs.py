@@ -24,6 +24,7 @@ from typing import Any
 
 from ..errors import CorruptAttribute, one_line
 from ..sources.protos import DataType, DecodeError, lazy_class
+from .wire import varint
 
 _DTYPE_ALIASES = {
     "float": "float32", "double": "float64", "half": "float16",
@@ -152,7 +153,7 @@ def entry_value(entries, key: str):
     prefix = _KEY_PREFIXES.get(key)
     if prefix is None:
         encoded = key.encode("utf-8")
-        prefix = _KEY_PREFIXES[key] = b"\n" + _varint(len(encoded)) + encoded
+        prefix = _KEY_PREFIXES[key] = b"\n" + varint(len(encoded)) + encoded
     found = None
     parse = entry_class().FromString
     for raw in entries:
@@ -161,15 +162,6 @@ def entry_value(entries, key: str):
             if entry.key == key:
                 found = entry.value
     return found
-
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while value > 0x7F:
-        out.append(value & 0x7F | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
 
 
 def decode_attr(value) -> Any:

@@ -38,7 +38,6 @@ Two things keep a 50k-node training graph small:
 
 from __future__ import annotations
 
-import re
 from collections import deque
 from collections.abc import Sequence
 
@@ -48,6 +47,7 @@ from ..errors import InputError
 from ..limits import positive_number
 from ..sources.graph_input import GraphInput
 from .attrs import Attrs
+from .wire import entries_size, string_entry
 
 CONTROL = {"kind": "control"}
 HUB_MIN_INPUTS = 8
@@ -59,8 +59,6 @@ GROUP_CANDIDATES = 8
 # 2**30, one digit of a Python int, where multiplication is fast.
 _MULTIPLIER = 0x27D4EB2D
 _CUT_MASK = (CHUNK - 1) << 26
-# In a serialized NodeDef: the tag of field 3 (input), a one- or two-byte length, then "^".
-_FIRST_CONTROL_ENTRY = re.compile(rb"\x1a[\x80-\xff]?[\x00-\x7f]\^")
 # Instantiate at most this many function-body nodes per graph (ResNet-152 and NASNet-Large
 # training graphs need 20k and 34k; a library whose calls double at each level asks for
 # millions); past it, further call sites share one copy of their callee instead of getting
@@ -153,6 +151,12 @@ def data_edge(edge: dict | None, src_port, dst_port) -> dict:
     return {"kind": "data", "ports": (*edge["ports"], (src_port, dst_port))}
 
 
+def _run_at(blob: bytes, start: int, run: bytes) -> bool:
+    """Whether the input entries of a serialized NodeDef from offset ``start`` to its last
+    input are ``run`` (the next field, if any, is not another input: tag 0x1A)."""
+    return blob.startswith(run, start) and blob[start + len(run):start + len(run) + 1] != b"\x1a"
+
+
 # The shared edges from output 0 into input 0, 1, 2 ... : the most common by far.
 _SHARED_POSITIONS = 32
 _FROM_OUTPUT_0 = tuple(data_edge(None, 0, position) for position in range(_SHARED_POSITIONS))
@@ -177,7 +181,13 @@ class _Builder:
         self.roots: deque[tuple[frozenset, int]] = deque(maxlen=GROUP_CANDIDATES)
         self.derived: deque[tuple[frozenset, int]] = deque(maxlen=GROUP_CANDIDATES)
         self.chunks: dict[tuple, int] = {}
+        self.hub_count = 0
+        # Long control lists of the main graph by samples of their serialized bytes, each as
+        # (its entries' bytes, hub); and the latest few as (entries' bytes, length, hub): of
+        # those read name by name, and of those built on another
         self.serialized_hubs: dict[tuple, list[tuple[bytes, int]]] = {}
+        self.read_lists: deque[tuple[bytes, int, int]] = deque(maxlen=GROUP_CANDIDATES)
+        self.extended_lists: deque[tuple[bytes, int, int]] = deque(maxlen=GROUP_CANDIDATES)
         self.index: dict[str, int] = {}
         self.inlined = 0
         self.instantiated: set[str] = set()
@@ -209,11 +219,16 @@ class _Builder:
             for u in sources:
                 self.add_edge(u, v, CONTROL)
             return None
+        hub = self.list_hub(sources)
+        self.add_edge(hub, v, CONTROL)
+        return hub
+
+    def list_hub(self, sources: list[int]) -> int:
+        """The hub of a long control list, built the first time the list is seen."""
         key = tuple(sources)  # node ids, not names: a key holds no strings of its own
         hub = self.hubs.get(key)
         if hub is None:
             hub = self.hubs[key] = self.group_hub(sources)
-        self.add_edge(hub, v, CONTROL)
         return hub
 
     def group_hub(self, sources: list[int]) -> int:
@@ -229,21 +244,27 @@ class _Builder:
         for group in (*self.roots, *self.derived):
             if group[0] <= members and (base is None or len(group[0]) > len(base[0])):
                 base = group
-        hub = self.new_hub(len(sources))
         if base is None:
-            inputs = self.chunk_hubs(sources)
+            hub = self.new_hub(len(sources))
+            for u in self.chunk_hubs(sources):
+                self.add_edge(u, hub, CONTROL)
             self.roots.append((members, hub))
         else:
-            rest = sorted(members - base[0])
-            inputs = [base[1], *(self.chunk_hubs(rest) if len(rest) >= HUB_MIN_INPUTS else rest)]
+            hub = self.extended_hub(base[1], sorted(members - base[0]), len(sources))
             self.derived.append((members, hub))
-        for u in inputs:
+        return hub
+
+    def extended_hub(self, base: int, rest: list[int], size: int) -> int:
+        """A new hub for a list of ``size`` ops: those of hub ``base`` and ``rest``."""
+        hub = self.new_hub(size)
+        for u in [base, *(self.chunk_hubs(rest) if len(rest) >= HUB_MIN_INPUTS else rest)]:
             self.add_edge(u, hub, CONTROL)
         return hub
 
     def new_hub(self, size: int) -> int:
+        self.hub_count += 1
         return self.add_node({
-            "name": f"_control_group_{len(self.hubs) + len(self.chunks)}", "op": "_ControlGroup",
+            "name": f"_control_group_{self.hub_count - 1}", "op": "_ControlGroup",
             "kind": "hub", "device": "", "attrs": {}, "inputs": (), "line": None, "size": size,
         })
 
@@ -314,10 +335,12 @@ class _Builder:
         for v, proto in enumerate(protos):
             inputs = proto.input
             size = len(inputs)
-            if size >= HUB_MIN_INPUTS and inputs[size - 1][0] == "^":
-                self.wire_long_inputs(v, proto, inputs)
-            elif size:
-                self.wire_main_inputs(v, inputs)
+            if size:
+                first = self.wire_data_inputs(v, inputs)  # where its control inputs start
+                if size - first >= HUB_MIN_INPUTS:
+                    self.wire_long_control(v, proto, inputs, first)
+                elif first < size:
+                    self.control_from(self.control_sources(inputs[first:]), v)
         self.inline_calls(callers, stack=())
         return self.assemble()
 
@@ -329,44 +352,90 @@ class _Builder:
             if calls:
                 self.call(node, calls, prefix=data["name"], stack=stack)
 
-    def wire_long_inputs(self, v: int, proto, inputs) -> None:
-        """A node with many control inputs, most often the same list as many other nodes'.
+    def wire_long_control(self, v: int, proto, inputs, first: int) -> None:
+        """The control inputs of a node with many (``inputs[first:]``): most often the same
+        list as many other nodes', or such a list and a few ops of its own.
 
         Materialising a 500-name list costs 0.1 ms; serialising the node costs a third of
-        that. Inputs are serialized in order after the name and op, and TensorFlow names
-        never contain ``^`` or byte 0x1A, so the bytes from the first ``^``-input entry to
-        the end determine the control list exactly: the tails seen so far are kept by their
-        length, first and last control inputs and end, and a node whose tail equals one of
-        them gets that list's hub.
+        that. A NodeDef is serialized field by field (name, op, then its inputs in order), so
+        the control inputs are a run of entries whose offset follows from the name, op and
+        data inputs, and two nodes whose runs have the same bytes wait for the same ops. The
+        runs seen so far are kept by samples of their bytes and of the node's end; a node
+        whose run is new is compared with the latest few (:meth:`extend_recent_list`) before
+        its names are looked up one by one.
         """
         blob = proto.SerializeToString()
-        match = _FIRST_CONTROL_ENTRY.search(blob)
-        hub = bucket = None
-        if match:
-            # Hashing 10 KB tails thousands of times would cost more than the rest of the
-            # build: key by a few samples, then compare the whole tail in place. Lists that
-            # differ by a few ops of their own differ at their ends (TensorFlow writes them
-            # sorted by name), and the tail ends with attributes alike in many nodes: sample
-            # both ends of the list.
-            start = match.start()
-            last = blob.rfind(b"^")  # the last control input's name, unless an attribute has ^
-            bucket = self.serialized_hubs.setdefault(
-                (len(blob) - start, blob[start:start + 64], blob[last:last + 64], blob[-64:]), [])
-            hub = next((known for tail, known in bucket if blob.endswith(tail)), None)
-        if hub is None:
-            hub = self.wire_main_inputs(v, inputs)
-            if bucket is not None and hub is not None:
-                bucket.append((blob[start:], hub))
+        data = self.nodes[v]
+        start = entries_size([data["name"], data["op"], *inputs[:first]])
+        if not (data["name"] and data["op"] and blob.startswith(string_entry(3, inputs[first]),
+                                                                  start)):
+            self.control_from(self.control_sources(inputs[first:]), v)  # laid out otherwise
             return
-        data_inputs = []
-        for position in range(len(inputs)):
-            text = inputs[position]
-            if text[0] == "^":
+        # Hashing 10 KB runs thousands of times would cost more than the rest of the build:
+        # key by a few samples, then compare the whole run in place. Lists that differ by a
+        # few ops of their own differ at their ends (TensorFlow writes them sorted by name), and
+        # the node ends with attributes alike in many nodes: sample both ends of the list.
+        last = blob.rfind(b"^")  # the last control input's name, unless an attribute has ^
+        bucket = self.serialized_hubs.setdefault(
+            (len(blob) - start, blob[start:start + 64], blob[last:last + 64], blob[-64:]), [])
+        for run, known in bucket:
+            if _run_at(blob, start, run):
+                hub = known
                 break
-            data_inputs.append(self.wire_data_input(v, text, position))
-        if data_inputs:
-            self.nodes[v]["inputs"] = tuple(data_inputs)
+        else:
+            hub, run = (self.extend_recent_list(blob, start, inputs, first)
+                        or self.new_long_list(blob, start, inputs, first))
+            bucket.append((run, hub))
         self.add_edge(hub, v, CONTROL)
+
+    def extend_recent_list(self, blob: bytes, start: int, inputs, first: int):
+        """``(hub, run)`` when the control inputs of a node (``inputs[first:]``, serialized
+        from ``blob[start]`` on) are one of the latest long lists and a few ops of their own
+        after or before it; else None.
+
+        TensorFlow sorts a control list by name, so an op's own control inputs, named after
+        its scope, gather at one end of the list it shares. Equal bytes from an entry's start
+        are equal entries: only the other ops' names are read.
+        """
+        count = len(inputs) - first  # a candidate is at least half of it, the largest first
+        candidates = sorted((*self.read_lists, *self.extended_lists), key=lambda known: -known[1])
+        for run, size, base in candidates:
+            if not count // 2 <= size <= count:
+                continue
+            if blob.startswith(run, start):
+                if size == count:
+                    return base, run
+                rest = inputs[first + size:]
+                offset = start
+            elif size < count:
+                rest = inputs[first:first + count - size]
+                offset = start + entries_size(rest)
+                if not blob.startswith(run, offset):
+                    continue
+            else:
+                continue
+            hub = self.extended_hub(base, sorted(set(self.control_sources(rest))), count)
+            run = blob[start:start + entries_size(rest) + len(run)]
+            self.extended_lists.append((run, count, hub))
+            return hub, run
+        return None
+
+    def new_long_list(self, blob: bytes, start: int, inputs, first: int) -> tuple[int, bytes]:
+        """``(hub, run)`` for a control list read name by name."""
+        control = inputs[first:]
+        hub = self.list_hub(self.control_sources(control))
+        run = blob[start:start + entries_size(control)]
+        self.read_lists.append((run, len(control), hub))
+        return hub, run
+
+    def control_sources(self, control: Sequence[str]) -> list[int]:
+        """The nodes of ``^name`` control inputs (a ``_Missing`` one for a name the graph
+        lacks)."""
+        sources = list(map(self.control_index.get, control))
+        if None in sources:
+            sources = [s if s is not None else self.missing(name[1:])
+                       for s, name in zip(sources, control, strict=True)]
+        return sources
 
     def wire_data_input(self, v: int, text: str, position: int) -> tuple[int, int]:
         """Input ``position`` of main-graph node ``v``, ``name`` or ``name:port``."""
@@ -383,19 +452,15 @@ class _Builder:
             self.add_data_edge(u, v, port, position)
         return u, port
 
-    def wire_main_inputs(self, v: int, raw: Sequence[str]) -> int | None:
-        """Wire ``v``'s inputs; returns the hub its control inputs go through, if any."""
+    def wire_data_inputs(self, v: int, raw: Sequence[str]) -> int:
+        """Wire the data inputs of main-graph node ``v``; returns the position of its first
+        control input (``len(raw)`` when it has none)."""
         data_inputs = []
-        hub = None
         index, nodes, succ, pred = self.index, self.nodes, self.succ, self.pred[v]
+        first = len(raw)
         for position, text in enumerate(raw):
             if text[0] == "^":
-                control = raw[position:]
-                sources = list(map(self.control_index.get, control))
-                if None in sources:
-                    sources = [s if s is not None else self.missing(name[1:])
-                               for s, name in zip(sources, control, strict=True)]
-                hub = self.control_from(sources, v)
+                first = position
                 break
             # wire_data_input and add_data_edge, inlined for the common case, a plain name (of
             # output 0): this runs for every input of every node of the graph.
@@ -411,7 +476,7 @@ class _Builder:
             data_inputs.append((u, 0))
         if data_inputs:
             nodes[v]["inputs"] = tuple(data_inputs)
-        return hub
+        return first
 
     # -- functions ---------------------------------------------------------------------------
     def call(self, site: int, calls, prefix: str, stack: tuple[str, ...]) -> None:
@@ -573,7 +638,7 @@ class _Builder:
             u, port = tensor
             if nodes[u]["op"] not in _LOOP_BACK:
                 edge, position = pred.get(u), len(data_inputs)
-                pred[u] = succ[u][v] = (_FROM_OUTPUT_0[position]  # as in wire_main_inputs
+                pred[u] = succ[u][v] = (_FROM_OUTPUT_0[position]  # as in wire_data_inputs
                                         if edge is None and port == 0
                                         and position < _SHARED_POSITIONS
                                         else data_edge(edge, port, position))
@@ -597,7 +662,7 @@ class _Builder:
             tags=source.tags, collections=source.collections,
             tensorflow_version=source.tensorflow_version, index=self.index,
             checkpoint_step=source.checkpoint_step, checkpoint=source.checkpoint,
-            hubs=len(self.hubs) + len(self.chunks),
+            hubs=self.hub_count,
             uncalled_functions=sorted(set(self.library) - self.instantiated),
         )
         return graph

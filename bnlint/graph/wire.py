@@ -1,0 +1,50 @@
+"""Protobuf wire format, as far as the graph build compares serialized messages in place:
+varints, and the bytes of string fields.
+
+A string field is written as its tag byte, the length of its UTF-8 text as a varint, then the
+text; a singular one is left out when empty, each entry of a repeated one is written. Fields
+are written in the order of their numbers (upb, and TensorFlow's C++ writer, do).
+
+>>> varint(300), string_entry(3, "^a")
+(b'\\xac\\x02', b'\\x1a\\x02^a')
+>>> entries_size(["^a", "x" * 200]), len(string_entry(3, "^a") + string_entry(3, "x" * 200))
+(207, 207)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+def varint(value: int) -> bytes:
+    """A non-negative integer as a base-128 varint, low bits first."""
+    out = bytearray()
+    while value > 0x7F:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def varint_size(value: int) -> int:
+    """How many bytes :func:`varint` writes for ``value``."""
+    return 1 if value < 0x80 else (value.bit_length() + 6) // 7
+
+
+def string_entry(field: int, text: str) -> bytes:
+    """One entry of string field ``field`` (numbers below 16 have a one-byte tag)."""
+    encoded = text.encode("utf-8")
+    return bytes((field << 3 | 2,)) + varint(len(encoded)) + encoded
+
+
+def entries_size(texts: Iterable[str]) -> int:
+    """The bytes of a repeated string field's entries ``texts``."""
+    texts = list(texts)
+    if all(map(str.isascii, texts)):
+        sizes = list(map(len, texts))
+    else:
+        sizes = [len(text.encode("utf-8")) for text in texts]
+    total = sum(sizes) + 2 * len(sizes)  # a tag and a one-byte length each
+    if max(sizes, default=0) >= 0x80:
+        total += sum(varint_size(size) - 1 for size in sizes)
+    return total
