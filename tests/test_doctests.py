@@ -5,7 +5,7 @@ import importlib
 
 import pytest
 
-MODULES = ["bnlint.graph.attrs", "bnlint.graph.build", "bnlint.graph.query",
+MODULES = ["bnlint.graph.attrs", "bnlint.graph.build", "bnlint.graph.query", "bnlint.graph.wire",
            "bnlint.analyses.batchnorm",
            "bnlint.analyses.context", "bnlint.analyses.evaluation", "bnlint.analyses.warmup",
            "bnlint.sources.keras_config", "bnlint.sources.checkpoint",

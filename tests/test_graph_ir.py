@@ -91,17 +91,20 @@ def test_edges_are_marked_data_or_control():
     assert checked > 0
 
 
-def test_long_control_lists_are_exact_however_they_overlap():
+@pytest.mark.parametrize("scope", ["", "x" * 150 + "/", "größe/"])
+def test_long_control_lists_are_exact_however_they_overlap(scope):
     """Lists of update ops with a few ops of their own before, after and among them, a list
     inside another, one repeated, one reordered, one with a duplicate and one naming an op the
     graph lacks: every op waits for exactly its own list, and the lists built on an earlier
-    one are wired through its hub instead of member by member."""
+    one are wired through its hub instead of member by member. Names are plain, longer than
+    127 bytes (two-byte lengths when serialized) or not ASCII, and a few ops also have data
+    inputs."""
     from bnlint.sources.graph_input import GraphInput
     from bnlint.sources.protos import GraphDef
 
     graph_def = GraphDef()
-    updates = [f"bn{i}/AssignMovingAvg" for i in range(40)]
-    extras = [f"extra{i}" for i in range(30)]
+    updates = [f"{scope}bn{i}/AssignMovingAvg" for i in range(40)]
+    extras = [f"{scope}extra{i}" for i in range(30)]
     for name in updates + extras:
         graph_def.node.add(name=name, op="NoOp")
     lists = [
@@ -111,17 +114,49 @@ def test_long_control_lists_are_exact_however_they_overlap():
         extras[5:] + updates[:9],
     ]
     for index, members in enumerate(lists):
-        graph_def.node.add(name=f"step{index}", op="NoOp").input.extend("^" + m for m in members)
+        step = graph_def.node.add(name=f"{scope}step{index}", op="NoOp")
+        step.input.extend(extras[:index % 3])  # data inputs, before the control inputs
+        step.input.extend("^" + m for m in members)
     graph = build_graph(GraphInput(path="lists.pb", kind="GraphDef", encoding="binary",
                                    graph_def=graph_def))
     for index, members in enumerate(lists):
+        step = by_name(graph, f"{scope}step{index}")
         assert sorted(graph.nodes[n]["name"] for n in query.control_inputs(
-            graph, by_name(graph, f"step{index}"))) == sorted(set(members)), index
+            graph, step)) == sorted(set(members)), index
+        assert [graph.nodes[u]["name"] for u, _ in graph.nodes[step]["inputs"]] == \
+            extras[:index % 3]
     assert graph.number_of_edges() < 2 * sum(map(len, lists))
-    step1 = by_name(graph, "step1")
-    hub = next(iter(graph.pred[step1]))
+    step1 = by_name(graph, f"{scope}step1")
+    hub = next(n for n in graph.pred[step1] if graph.nodes[n]["kind"] == "hub")
     assert sorted(graph.nodes[n]["name"] for n in graph.pred[hub]
                   if graph.nodes[n]["kind"] == "op") == extras[:2]
+
+
+def test_a_long_list_built_on_a_recent_one_reads_only_its_own_names(monkeypatch):
+    """A list that is a recent one with a few ops of its own after or before it is told by its
+    serialized bytes: only the other ops' names are looked up."""
+    from bnlint.graph.build import _Builder
+    from bnlint.sources.graph_input import GraphInput
+    from bnlint.sources.protos import GraphDef
+
+    graph_def = GraphDef()
+    updates = [f"bn{i}/AssignMovingAvg" for i in range(40)]
+    for name in updates + ["a", "b", "y", "z"]:
+        graph_def.node.add(name=name, op="NoOp")
+    for index, members in enumerate([updates, updates + ["y", "z"], ["a", "b"] + updates]):
+        step = graph_def.node.add(name=f"step{index}", op="NoOp")
+        step.input.extend(["a"] + ["^" + m for m in members])
+    looked_up = []
+    original = _Builder.control_sources
+
+    def control_sources(self, control):
+        looked_up.append(list(control))
+        return original(self, control)
+
+    monkeypatch.setattr(_Builder, "control_sources", control_sources)
+    build_graph(GraphInput(path="lists.pb", kind="GraphDef", encoding="binary",
+                           graph_def=graph_def))
+    assert looked_up == [["^" + m for m in updates], ["^y", "^z"], ["^a", "^b"]]
 
 
 def test_uncalled_functions_are_left_out():
