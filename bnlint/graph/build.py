@@ -329,7 +329,6 @@ class _Builder:
             }
             if op in _CALLING_OPS or op in library:
                 callers.append(position)
-        self.control_index = {"^" + name: node for name, node in index.items()}
         self.succ = {position: {} for position in range(count)}
         self.pred = {position: {} for position in range(count)}
         for v, proto in enumerate(protos):
@@ -431,10 +430,11 @@ class _Builder:
     def control_sources(self, control: Sequence[str]) -> list[int]:
         """The nodes of ``^name`` control inputs (a ``_Missing`` one for a name the graph
         lacks)."""
-        sources = list(map(self.control_index.get, control))
+        index = self.index
+        sources = [index.get(text[1:]) for text in control]
         if None in sources:
-            sources = [s if s is not None else self.missing(name[1:])
-                       for s, name in zip(sources, control, strict=True)]
+            sources = [s if s is not None else self.missing(text[1:])
+                       for s, text in zip(sources, control, strict=True)]
         return sources
 
     def wire_data_input(self, v: int, text: str, position: int) -> tuple[int, int]:
