@@ -157,6 +157,18 @@ def _run_at(blob: bytes, start: int, run: bytes) -> bool:
     return blob.startswith(run, start) and blob[start + len(run):start + len(run) + 1] != b"\x1a"
 
 
+def _body_reference(text: str) -> tuple[str, str, int]:
+    """A function body's data input ``node``, ``node:out_arg`` or ``node:out_arg:i`` as
+    ``(node, out_arg, i)``.
+
+    >>> _body_reference("bn:y:0"), _body_reference("read")
+    (('bn', 'y', 0), ('read', '', 0))
+    """
+    name, _, rest = text.partition(":")
+    arg, _, index = rest.partition(":")
+    return name, arg, int(index) if index.isascii() and index.isdigit() else 0
+
+
 # The shared edges from output 0 into input 0, 1, 2 ... : the most common by far.
 _SHARED_POSITIONS = 32
 _FROM_OUTPUT_0 = tuple(data_edge(None, 0, position) for position in range(_SHARED_POSITIONS))
@@ -192,6 +204,8 @@ class _Builder:
         self.inlined = 0
         self.instantiated: set[str] = set()
         self.shared: dict[str, tuple[list[int], list, list[int]]] = {}
+        # A function body's input texts (``node:out_arg:i``) repeat from function to function
+        self.body_references: dict[str, tuple[str, str, int]] = {}
 
     # -- nodes and edges -------------------------------------------------------------------
     def add_node(self, data: dict) -> int:
@@ -597,24 +611,26 @@ class _Builder:
         return args, rets, sorted(sinks)
 
     def body_tensor(self, text: str, body: dict, local: dict) -> tuple[int, int] | None:
-        """``arg``, ``node:out_arg:i`` or ``node`` inside a function body, as (node, port)."""
-        if text in local:
-            return local[text]
-        parts = text.split(":")
-        node = body.get(parts[0])
-        if node is None:
+        """An argument, or ``node``, ``node:out_arg`` or ``node:out_arg:i`` inside a function
+        body, as (node, port); None for a node the body lacks."""
+        tensor = local.get(text)
+        if tensor is not None:
+            return tensor
+        reference = self.body_references.get(text)
+        if reference is None:
+            reference = self.body_references[text] = _body_reference(text)
+        name, arg, port = reference
+        u = body.get(name)
+        if u is None:
             return None
-        if len(parts) == 3:
-            names = self.output_args.get(self.nodes[node]["op"])
-            index = int(parts[2]) if parts[2].isdigit() else 0
-            if names and parts[1] in names:
-                return node, names.index(parts[1]) + index
-            return node, index
-        return node, 0
+        if arg:
+            names = self.output_args.get(self.nodes[u]["op"])
+            if names and arg in names:
+                port += names.index(arg)
+        return u, port
 
     def wire_body_inputs(self, v: int, raw: Sequence[str], body: dict, local: dict) -> None:
         nodes, succ, pred = self.nodes, self.succ, self.pred[v]
-        output_args = self.output_args
         data_inputs = []
         controls = []
         for text in raw:
@@ -623,18 +639,9 @@ class _Builder:
                 if node is not None:
                     controls.append(node)
                 continue
-            tensor = local.get(text)
+            tensor = self.body_tensor(text, body, local)
             if tensor is None:
-                name, _, rest = text.partition(":")
-                u = body.get(name)
-                if u is None:
-                    continue
-                arg, _, index = rest.partition(":")
-                port = int(index) if index.isdigit() else 0
-                names = output_args.get(nodes[u]["op"]) if arg else None
-                if names and arg in names:
-                    port += names.index(arg)
-                tensor = (u, port)
+                continue
             u, port = tensor
             if nodes[u]["op"] not in _LOOP_BACK:
                 edge, position = pred.get(u), len(data_inputs)
