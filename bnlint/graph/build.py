@@ -523,7 +523,8 @@ class _Builder:
         only the call's inputs, or nothing)."""
         nodes, pred = self.nodes, self.pred
         for node in range(first, len(nodes)):
-            if nodes[node]["kind"] == "op" and max(pred[node], default=-1) < first:
+            preds = pred[node]
+            if (not preds or max(preds) < first) and nodes[node]["kind"] == "op":
                 self.add_edge(predicate, node, CONTROL)
 
     def link(self, site: int, function: str, arguments, stack) -> list:

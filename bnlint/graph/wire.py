@@ -45,6 +45,6 @@ def entries_size(texts: Iterable[str]) -> int:
     else:
         sizes = [len(text.encode("utf-8")) for text in texts]
     total = sum(sizes) + 2 * len(sizes)  # a tag and a one-byte length each
-    if max(sizes, default=0) >= 0x80:
+    if sizes and max(sizes) >= 0x80:
         total += sum(varint_size(size) - 1 for size in sizes)
     return total
