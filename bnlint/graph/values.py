@@ -16,6 +16,7 @@ PASS_THROUGH = frozenset({
 })
 MERGES = frozenset({"Merge", "RefMerge"})
 VARIABLE_OPS = frozenset({"VarHandleOp", "VariableV2", "Variable", "VarHandle", "_VarHandlesOp"})
+_HELD_VALUES = VARIABLE_OPS | {"Const"}  # what variable_of may answer
 CALL_OPS = frozenset({
     "If", "StatelessIf", "_If", "Case", "StatelessCase", "While", "StatelessWhile", "_While",
     "PartitionedCall", "StatefulPartitionedCall",
@@ -73,7 +74,7 @@ def origin_nodes(graph, node: int, port: int = 0, through=PASS_THROUGH) -> list[
 def variable_of(graph, node: int, port: int = 0) -> int | None:
     """The variable (or frozen ``Const``) that ``node:port`` reads, if exactly one."""
     found = origin_nodes(graph, node, port)
-    if len(found) == 1 and graph._node[found[0]]["op"] in VARIABLE_OPS | {"Const"}:
+    if len(found) == 1 and graph._node[found[0]]["op"] in _HELD_VALUES:
         return found[0]
     return None
 
