@@ -11,15 +11,14 @@ import gc
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .analyses import analyze
-from .analyses.keras import analyze_keras
 from .engine.rules import Rule
 from .engine.run import run_rules
 from .errors import CorruptAttribute, InputError, one_line
 from .findings import Finding, Note
 from .graph.build import build_graph, op_origin
-from .graph.keras_build import build_keras_graph
 from .policy import Options, Policy
 from .results import FileResult
 from .sources.checkpoint import read_checkpoint
@@ -27,7 +26,9 @@ from .sources.debug_info import resolve_source_file
 from .sources.discover import Skipped, directory_without_models, discover
 from .sources.files import Skip, load_file
 from .sources.graph_input import GraphInput
-from .sources.keras_files import KerasInput
+
+if TYPE_CHECKING:
+    from .sources.keras_files import KerasInput
 
 
 @dataclass
@@ -99,7 +100,10 @@ def lint_graph_input(source: GraphInput | KerasInput, rules: list[Rule],
     """The findings for one graph or model, and notes on what bnlint could not look into.
     ``checkpoint`` is the one saved with a graph (see :func:`read_checkpoints`)."""
     with _collector_paused():
-        if isinstance(source, KerasInput):
+        if not isinstance(source, GraphInput):  # a Keras model: its modules, imported now
+            from .analyses.keras import analyze_keras
+            from .graph.keras_build import build_keras_graph
+
             graph = build_keras_graph(source)
             facts = analyze_keras(graph, source)
             notes = [Note(source.path, graph._node[node]["name"], why, graph._node[node]["line"])

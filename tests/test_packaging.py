@@ -56,6 +56,24 @@ def test_lint_path_never_imports_tensorflow_or_keras():
     assert result.stdout.strip().endswith("IMPORTED []")
 
 
+@pytest.mark.parametrize("fixture,keras_loaded", [
+    (tf_fixture("v2", "layers_missing_deps.meta"), False),
+    (os.path.join(ROOT, "fixtures", "keras", "keras2", "dropout_before_bn.json"), True),
+])
+def test_keras_modules_are_imported_for_keras_files_only(fixture, keras_loaded):
+    """A TensorFlow graph is linted without importing bnlint's Keras loader and analyses."""
+    code = (
+        "import sys; from bnlint.cli import main;"
+        f"main([{fixture!r}, '--no-cache', '--format', 'json']);"
+        "print(sorted(m for m in sys.modules if m.startswith('bnlint') and 'keras' in m))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=ROOT)
+    loaded = result.stdout.strip().splitlines()[-1]
+    assert ("bnlint.sources.keras_files" in loaded) is keras_loaded, result.stderr
+    assert ("bnlint.analyses.keras" in loaded) is keras_loaded
+
+
 def test_importtime_shows_no_tensorflow():
     result = subprocess.run([sys.executable, "-X", "importtime", "-m", "bnlint", "--help"],
                             capture_output=True, text=True, cwd=ROOT)

@@ -10,13 +10,17 @@ from __future__ import annotations
 import os
 import re
 import stat
+from typing import TYPE_CHECKING
 
 from ..errors import InputError
 from ..limits import MAX_FILE_BYTES
 from . import prefetch
 from .graph_input import GraphInput
-from .keras_files import KerasInput, NotAModel, load_keras_bytes, load_keras_metadata, sniff_keras
+from .sniff import sniff_keras
 from .tf_files import NotAGraph, load_tf_bytes
+
+if TYPE_CHECKING:
+    from .keras_files import KerasInput
 
 KERAS_METADATA = "keras_metadata.pb"
 
@@ -114,12 +118,25 @@ def load_file(path: str, display: str | None = None) -> list[GraphInput | KerasI
 
         return [load_checkpoint_model(prefix, display)]
     data = read_limited(path, display)
+    if os.path.basename(path) == KERAS_METADATA:
+        return _load_keras(data, display, None)
+    kind = sniff_keras(data)
+    if kind is not None:
+        return _load_keras(data, display, kind)
     try:
-        if os.path.basename(path) == KERAS_METADATA:
-            return load_keras_metadata(data, display)
-        kind = sniff_keras(data)
-        if kind is not None:
-            return load_keras_bytes(data, display, kind)
         return load_tf_bytes(data, display, path)
-    except (NotAGraph, NotAModel) as exc:
+    except NotAGraph as exc:
+        raise Skip(str(exc)) from None
+
+
+def _load_keras(data: bytes, display: str, kind: str | None) -> list[KerasInput]:
+    """The models of a Keras file of ``kind`` (see :func:`sniff_keras`; None: a SavedModel's
+    ``keras_metadata.pb``). The Keras loader is imported only for Keras files."""
+    from .keras_files import NotAModel, load_keras_bytes, load_keras_metadata
+
+    try:
+        if kind is None:
+            return load_keras_metadata(data, display)
+        return load_keras_bytes(data, display, kind)
+    except NotAModel as exc:
         raise Skip(str(exc)) from None

@@ -25,8 +25,6 @@ from ..errors import InputError, one_line
 from .isolation import run_isolated
 from .keras_config import ConfigError, LayerSpec, bare_model_config, flatten, is_model_config
 
-HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
-ZIP_SIGNATURE = b"PK\x03\x04"
 # Members of a .keras archive and their size limits; an archive member that expands past its
 # limit (or 200x its compressed size) is refused unread.
 ARCHIVE_MEMBERS = {"config.json": 64 << 20, "metadata.json": 1 << 20,
@@ -69,22 +67,6 @@ class KerasInput:
     @property
     def display(self) -> str:
         return f"{self.path} [{self.label}]" if self.label else self.path
-
-
-def sniff_keras(data: bytes) -> str | None:
-    """``hdf5``, ``zip``, ``json`` or None."""
-    if data.startswith(HDF5_SIGNATURE) or any(
-            data[offset:offset + 8] == HDF5_SIGNATURE for offset in (512, 1024, 2048)):
-        return "hdf5"
-    if data.startswith(ZIP_SIGNATURE):
-        return "zip"
-    start = _LEADING_BLANKS.match(data).end()  # not lstrip(): a copy of a 500 MB graph
-    if data[start:start + 1] in (b"{", b"["):
-        return "json"
-    return None
-
-
-_LEADING_BLANKS = re.compile(rb"[\xef\xbb\xbf \t\r\n]*")
 
 
 def load_keras_bytes(data: bytes, display: str, kind: str) -> list[KerasInput]:

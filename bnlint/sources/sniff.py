@@ -159,3 +159,25 @@ def sniff(data: bytes) -> Sniffed:
         return Sniffed(sniff_binary(data), "binary")
     except WireError as exc:
         return Sniffed((), "binary", problem=str(exc))
+
+
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+ZIP_SIGNATURE = b"PK\x03\x04"
+_LEADING_BLANKS = re.compile(rb"[\xef\xbb\xbf \t\r\n]*")
+
+
+def sniff_keras(data: bytes) -> str | None:
+    """What a Keras model file is: ``hdf5``, ``zip`` (a ``.keras`` archive), ``json``, or None.
+
+    >>> sniff_keras(b"PK\\x03\\x04..."), sniff_keras(b' {"class_name": "Sequential"}')
+    ('zip', 'json')
+    """
+    if data.startswith(HDF5_SIGNATURE) or any(
+            data[offset:offset + 8] == HDF5_SIGNATURE for offset in (512, 1024, 2048)):
+        return "hdf5"
+    if data.startswith(ZIP_SIGNATURE):
+        return "zip"
+    start = _LEADING_BLANKS.match(data).end()  # not lstrip(): a copy of a 500 MB graph
+    if data[start:start + 1] in (b"{", b"["):
+        return "json"
+    return None
