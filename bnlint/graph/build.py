@@ -329,8 +329,7 @@ class _Builder:
         graph_def = self.source.graph_def
         lines = self.source.node_lines or ()
         known_lines = len(lines)
-        protos = graph_def.node
-        count = len(protos)
+        protos = list(graph_def.node)  # read twice: the wrappers made once
         index, nodes, library = self.index, self.nodes, self.library
         callers = []  # ops that may call a function, wired before their calls are inlined
         for position, proto in enumerate(protos):
@@ -343,8 +342,8 @@ class _Builder:
             }
             if op in _CALLING_OPS or op in library:
                 callers.append(position)
-        self.succ = {position: {} for position in range(count)}
-        self.pred = {position: {} for position in range(count)}
+        self.succ = {position: {} for position in nodes}  # the same int objects as keys
+        self.pred = {position: {} for position in nodes}
         for v, proto in enumerate(protos):
             inputs = proto.input
             size = len(inputs)
