@@ -47,7 +47,7 @@ from ..errors import InputError
 from ..limits import positive_number
 from ..sources.graph_input import GraphInput
 from .attrs import Attrs
-from .wire import entries_size, string_entry
+from .wire import entries_size, entry_sizes, string_entry
 
 CONTROL = {"kind": "control"}
 HUB_MIN_INPUTS = 8
@@ -411,23 +411,30 @@ class _Builder:
         """
         count = len(inputs) - first  # a candidate is at least half of it, the largest first
         candidates = sorted((*self.read_lists, *self.extended_lists), key=lambda known: -known[1])
+        head, ends = [], [start]  # the list's first names as far as read, and where each ends
         for run, size, base in candidates:
             if not count // 2 <= size <= count:
                 continue
-            if blob.startswith(run, start):
+            if blob.startswith(run, start):  # the list, then ops of its own
                 if size == count:
                     return base, run
                 rest = inputs[first + size:]
-                offset = start
-            elif size < count:
-                rest = inputs[first:first + count - size]
-                offset = start + entries_size(rest)
-                if not blob.startswith(run, offset):
+                length = len(run) + entries_size(rest)
+            elif size < count:  # ops of its own, then the list
+                own = count - size
+                if len(head) < own:
+                    more = inputs[first + len(head):first + own]
+                    head.extend(more)
+                    for entry in entry_sizes(more):
+                        ends.append(ends[-1] + entry)
+                if not blob.startswith(run, ends[own]):
                     continue
+                rest = head[:own]
+                length = ends[own] - start + len(run)
             else:
                 continue
             hub = self.extended_hub(base, sorted(set(self.control_sources(rest))), count)
-            run = blob[start:start + entries_size(rest) + len(run)]
+            run = blob[start:start + length]
             self.extended_lists.append((run, count, hub))
             return hub, run
         return None

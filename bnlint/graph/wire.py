@@ -7,8 +7,8 @@ are written in the order of their numbers (upb, and TensorFlow's C++ writer, do)
 
 >>> varint(300), string_entry(3, "^a")
 (b'\\xac\\x02', b'\\x1a\\x02^a')
->>> entries_size(["^a", "x" * 200]), len(string_entry(3, "^a") + string_entry(3, "x" * 200))
-(207, 207)
+>>> entry_sizes(["^a", "x" * 200]), len(string_entry(3, "^a") + string_entry(3, "x" * 200))
+([4, 203], 207)
 """
 
 from __future__ import annotations
@@ -37,14 +37,18 @@ def string_entry(field: int, text: str) -> bytes:
     return bytes((field << 3 | 2,)) + varint(len(encoded)) + encoded
 
 
-def entries_size(texts: Iterable[str]) -> int:
-    """The bytes of a repeated string field's entries ``texts``."""
+def entry_sizes(texts: Iterable[str]) -> list[int]:
+    """The bytes of each entry of a repeated string field holding ``texts``."""
     texts = list(texts)
     if all(map(str.isascii, texts)):
-        sizes = list(map(len, texts))
+        lengths = list(map(len, texts))
     else:
-        sizes = [len(text.encode("utf-8")) for text in texts]
-    total = sum(sizes) + 2 * len(sizes)  # a tag and a one-byte length each
-    if sizes and max(sizes) >= 0x80:
-        total += sum(varint_size(size) - 1 for size in sizes)
-    return total
+        lengths = [len(text.encode("utf-8")) for text in texts]
+    if lengths and max(lengths) >= 0x80:
+        return [1 + varint_size(length) + length for length in lengths]
+    return [2 + length for length in lengths]  # a tag and a one-byte length each
+
+
+def entries_size(texts: Iterable[str]) -> int:
+    """The bytes of a repeated string field's entries ``texts``."""
+    return sum(entry_sizes(texts))
