@@ -10,7 +10,7 @@ MODULES = ["bnlint.graph.attrs", "bnlint.graph.build", "bnlint.graph.query", "bn
            "bnlint.analyses.context", "bnlint.analyses.evaluation", "bnlint.analyses.warmup",
            "bnlint.sources.keras_config", "bnlint.sources.checkpoint",
            "bnlint.analyses.saved_state",
-           "bnlint.sources.debug_info", "bnlint.selectors", "bnlint.limits",
+           "bnlint.sources.debug_info", "bnlint.sources.sniff", "bnlint.selectors", "bnlint.limits",
            "bnlint.results", "bnlint.parallel"]
 
 

@@ -3,6 +3,8 @@
 TensorFlow writes the same three messages under many names: a ``.pb`` may be a GraphDef or a
 SavedModel, a ``.pbtxt`` a GraphDef or a MetaGraphDef, a ``.meta`` binary or text. The binary
 form is recognised from its top-level protobuf fields, the text form from its first field name.
+A Keras model file is told by its first bytes (:func:`sniff_keras`), before the Keras loader
+is imported.
 """
 
 from __future__ import annotations
