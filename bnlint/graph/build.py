@@ -30,8 +30,9 @@ Two things keep a 50k-node training graph small:
 * Ops created inside ``tf.control_dependencies(update_ops)`` each carry the same hundreds of
   control inputs. Each distinct list of 8 or more control inputs becomes one ``hub`` node
   (``kind == "hub"``, op ``_ControlGroup``): the inputs feed the hub, the hub feeds each op.
-  A list that includes a recent one is fed by that list's hub and by its other members (see
-  :meth:`_Builder.group_hub`); other lists that differ by a few members share sub-hubs for
+  A list that includes a recent one is fed by that list's hub and by its other members (told
+  from the serialized node's bytes, see :meth:`_Builder.extend_recent_list`, or else with sets,
+  see :meth:`_Builder.group_hub`); other lists that differ by a few members share sub-hubs for
   their common runs (see :meth:`_Builder.chunk_hubs`). Reachability is unchanged;
   :func:`bnlint.graph.query.control_inputs` looks through hubs.
 """
