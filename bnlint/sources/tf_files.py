@@ -20,14 +20,11 @@ def _message_class(kind: str):
     return protos.GraphDef if kind == GRAPH_DEF else protos.MetaGraphDef
 
 
-_FULL_NAMES = {GRAPH_DEF: "tensorflow.GraphDef", META_GRAPH_DEF: "tensorflow.MetaGraphDef",
-               SAVED_MODEL: "tensorflow.SavedModel"}
-
-
 def _binary_class(kind: str):
-    """The class a binary file of ``kind`` is parsed with: its nodes' attributes are decoded
-    when read (:func:`bnlint.sources.protos.lazy_class`)."""
-    return protos.lazy_class(_FULL_NAMES[kind])
+    """The class a binary file of ``kind`` is parsed with: :func:`_message_class`'s message
+    from the lazy set, whose nodes' attributes are decoded when read
+    (:func:`bnlint.sources.protos.lazy_class`)."""
+    return protos.lazy_class(_message_class(kind).DESCRIPTOR.full_name)
 
 
 class NotAGraph(Exception):
