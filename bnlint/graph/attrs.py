@@ -24,7 +24,7 @@ from typing import Any
 
 from ..errors import CorruptAttribute, one_line
 from ..sources.protos import DataType, DecodeError, lazy_class
-from .wire import varint
+from .wire import string_entry
 
 _DTYPE_ALIASES = {
     "float": "float32", "double": "float64", "half": "float16",
@@ -152,8 +152,7 @@ def entry_value(entries, key: str):
     """
     prefix = _KEY_PREFIXES.get(key)
     if prefix is None:
-        encoded = key.encode("utf-8")
-        prefix = _KEY_PREFIXES[key] = b"\n" + varint(len(encoded)) + encoded
+        prefix = _KEY_PREFIXES[key] = string_entry(1, key)  # the entry's key field
     found = None
     parse = entry_class().FromString
     for raw in entries:

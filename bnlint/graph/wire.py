@@ -5,7 +5,7 @@ A string field is written as its tag byte, the length of its UTF-8 text as a var
 text; a singular one is left out when empty, each entry of a repeated one is written. Fields
 are written in the order of their numbers (upb, and TensorFlow's C++ writer, do).
 
->>> varint(300), string_entry(3, "^a")
+>>> encode_varint(300), string_entry(3, "^a")
 (b'\\xac\\x02', b'\\x1a\\x02^a')
 >>> entry_sizes(["^a", "x" * 200]), len(string_entry(3, "^a") + string_entry(3, "x" * 200))
 ([4, 203], 207)
@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 
-def varint(value: int) -> bytes:
+def encode_varint(value: int) -> bytes:
     """A non-negative integer as a base-128 varint, low bits first."""
     out = bytearray()
     while value > 0x7F:
@@ -27,14 +27,14 @@ def varint(value: int) -> bytes:
 
 
 def varint_size(value: int) -> int:
-    """How many bytes :func:`varint` writes for ``value``."""
+    """How many bytes :func:`encode_varint` writes for ``value``."""
     return 1 if value < 0x80 else (value.bit_length() + 6) // 7
 
 
 def string_entry(field: int, text: str) -> bytes:
     """One entry of string field ``field`` (numbers below 16 have a one-byte tag)."""
     encoded = text.encode("utf-8")
-    return bytes((field << 3 | 2,)) + varint(len(encoded)) + encoded
+    return bytes((field << 3 | 2,)) + encode_varint(len(encoded)) + encoded
 
 
 def entry_sizes(texts: Iterable[str]) -> list[int]:
